@@ -1,0 +1,30 @@
+import { Hono } from 'hono';
+import type { AppEnv } from './env.ts';
+import { AppError } from './errors.ts';
+import { database, limitBody, requestId, securityHeaders } from './middleware/base.ts';
+import { session } from './middleware/session.ts';
+import { renderError } from './render-error.tsx';
+import { admin } from './routes/admin.ts';
+import { portal } from './routes/portal.tsx';
+import { setup } from './routes/setup.ts';
+import { APP_CSS } from './views/style.ts';
+
+/** The one place sub-apps are mounted, one per audience (CONVENTIONS habit 1). */
+export function createApp() {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestId(), securityHeaders());
+  // Static assets need neither the database nor a session.
+  app.get('/static/app.css', (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(APP_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+  app.use('*', limitBody(64 * 1024), database(), session());
+  app.route('/admin', admin);
+  app.route('/', setup);
+  app.route('/', portal);
+  app.notFound((c) => renderError(new AppError('not_found', `nothing at ${new URL(c.req.url).pathname}`), c));
+  app.onError(renderError);
+  return app;
+}
+
+export const app = createApp();

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import type { Bindings } from './env.ts';
+
+const minutes = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+
+const ConfigSchema = z
+  .object({
+    DB_DRIVER: z.enum(['d1', 'planetscale']).default('d1'),
+    DATABASE_URL: z.string().url().optional(),
+    SESSION_IDLE_MINUTES: minutes(30, 24 * 60),
+    SESSION_MAX_MINUTES: minutes(12 * 60, 30 * 24 * 60),
+    SETUP_TOKEN: z.string().min(16).optional(),
+    LOGIN_MAX_FAILURES_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
+    LOGIN_MAX_FAILURES_IP: z.coerce.number().int().min(1).max(100_000).default(20),
+    LOGIN_WINDOW_MINUTES: minutes(15, 24 * 60),
+  })
+  .refine((c) => c.DB_DRIVER !== 'planetscale' || c.DATABASE_URL, {
+    message: 'DB_DRIVER=planetscale needs the DATABASE_URL secret',
+    path: ['DATABASE_URL'],
+  });
+
+export interface Config {
+  dbDriver: 'd1' | 'planetscale';
+  databaseUrl: string | undefined;
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+  setupToken: string | undefined;
+  login: { maxFailuresAccount: number; maxFailuresIp: number; windowMs: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+// Parsed once per env object: bindings are stable for the life of an isolate.
+const cache = new WeakMap<object, Config>();
+
+export function parseConfig(env: Bindings): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${issues}`);
+  }
+  const c = parsed.data;
+  const config: Config = {
+    dbDriver: c.DB_DRIVER,
+    databaseUrl: c.DATABASE_URL,
+    sessionIdleMs: c.SESSION_IDLE_MINUTES * 60_000,
+    sessionMaxMs: c.SESSION_MAX_MINUTES * 60_000,
+    setupToken: c.SETUP_TOKEN,
+    login: {
+      maxFailuresAccount: c.LOGIN_MAX_FAILURES_ACCOUNT,
+      maxFailuresIp: c.LOGIN_MAX_FAILURES_IP,
+      windowMs: c.LOGIN_WINDOW_MINUTES * 60_000,
+    },
+  };
+  cache.set(env, config);
+  return config;
+}

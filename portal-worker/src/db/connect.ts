@@ -1,0 +1,76 @@
+import { Client, cast as defaultCast, type Field } from '@planetscale/database';
+import { CompiledQuery, Kysely, type Compilable } from 'kysely';
+import { D1Dialect } from 'kysely-d1';
+import { PlanetScaleDialect } from 'kysely-planetscale';
+import type { Database } from '@edgeport/schema';
+import type { Config } from '../config.ts';
+import type { Bindings } from '../env.ts';
+import type { Db } from './types.ts';
+
+function compiled(q: Compilable | CompiledQuery): CompiledQuery {
+  return 'compile' in q ? q.compile() : q;
+}
+
+/**
+ * Our BIGINT columns hold epoch milliseconds, well inside 2^53, so both dialects should read
+ * them as numbers; the driver's default keeps INT64 as a string to be safe for any value.
+ */
+export function castSafeIntegers(field: Field, value: unknown): unknown {
+  if ((field.type === 'INT64' || field.type === 'UINT64') && typeof value === 'string') {
+    const n = Number(value);
+    return Number.isSafeInteger(n) ? n : value;
+  }
+  return defaultCast(field, value as string | null);
+}
+
+export function d1Db(binding: D1Database): Db {
+  const kysely = new Kysely<Database>({ dialect: new D1Dialect({ database: binding }) });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    async atomic(queries) {
+      if (queries.length === 0) return;
+      await binding.batch(
+        queries.map((q) => {
+          const c = compiled(q);
+          return binding.prepare(c.sql).bind(...(c.parameters as unknown[]));
+        }),
+      );
+    },
+  };
+}
+
+export function planetscaleDb(url: string, fetchImpl: typeof fetch = fetch): Db {
+  // The driver is told to use the runtime's fetch; kysely-planetscale builds its own Client from this config.
+  const config = { url, fetch: fetchImpl, cast: castSafeIntegers };
+  const kysely = new Kysely<Database>({ dialect: new PlanetScaleDialect(config) });
+  return {
+    kysely,
+    dialect: 'mysql',
+    async atomic(queries) {
+      if (queries.length === 0) return;
+      await kysely.transaction().execute(async (tx) => {
+        for (const q of queries) await tx.executeQuery(compiled(q));
+      });
+    },
+  };
+}
+
+// One Db per binding/URL per isolate: the kysely instance is cheap but stateless, so reuse it.
+const byBinding = new WeakMap<object, Db>();
+const byUrl = new Map<string, Db>();
+
+export function dbFor(env: Bindings, config: Config): Db {
+  if (config.dbDriver === 'planetscale') {
+    const url = config.databaseUrl as string;
+    let db = byUrl.get(url);
+    if (!db) byUrl.set(url, (db = planetscaleDb(url)));
+    return db;
+  }
+  if (!env.DB) throw new Error('DB_DRIVER=d1 needs the D1 binding "DB" (see wrangler.toml)');
+  let db = byBinding.get(env.DB);
+  if (!db) byBinding.set(env.DB, (db = d1Db(env.DB)));
+  return db;
+}
+
+export { Client };

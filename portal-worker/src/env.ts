@@ -1,0 +1,37 @@
+import type { Config } from './config.ts';
+import type { LoginThrottle } from './throttle/login-throttle.ts';
+import type { Db } from './db/types.ts';
+import type { CurrentUser } from './store/users.ts';
+
+/** Raw bindings as wrangler.toml and secrets provide them. Handlers read `c.var.config`, never these. */
+export interface Bindings {
+  DB?: D1Database;
+  THROTTLE: DurableObjectNamespace<LoginThrottle>;
+  DB_DRIVER?: string;
+  DATABASE_URL?: string;
+  SESSION_IDLE_MINUTES?: string;
+  SESSION_MAX_MINUTES?: string;
+  SETUP_TOKEN?: string;
+  LOGIN_MAX_FAILURES_ACCOUNT?: string;
+  LOGIN_MAX_FAILURES_IP?: string;
+  LOGIN_WINDOW_MINUTES?: string;
+}
+
+/** Which error rendering a route's audience reads (CONVENTIONS habit 4). */
+export type Audience = 'html' | 'problem' | 'oauth';
+
+export interface Variables {
+  config: Config;
+  requestId: string;
+  audience: Audience;
+  db: Db;
+  user: CurrentUser | null;
+  /** The secret the CSRF token is bound to: the session cookie, or the pre-session cookie. */
+  csrfSecret: string | null;
+  sessionSecret: string | null;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}

@@ -1,0 +1,8 @@
+import { app } from './app.ts';
+import type { Bindings } from './env.ts';
+
+export { LoginThrottle } from './throttle/login-throttle.ts';
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Bindings>;

@@ -1,0 +1,51 @@
+import type { Context } from 'hono';
+import { AppError, oauthCodeFor, titleFor } from './errors.ts';
+import type { AppEnv } from './env.ts';
+import { ErrorPage } from './views/error-page.tsx';
+
+/**
+ * The one onError: expected failures (AppError) render for the route's audience; anything
+ * else is a bug, logged with the request id and shown as a plain 500 without details.
+ */
+export function renderError(err: Error, c: Context<AppEnv>): Response | Promise<Response> {
+  const requestId = c.get('requestId') ?? 'unknown';
+  const appError =
+    err instanceof AppError ? err : new AppError('internal', 'An unexpected error occurred. It has been logged.');
+  if (!(err instanceof AppError)) {
+    console.error(JSON.stringify({ level: 'error', request_id: requestId, error: err.name, message: err.message, stack: err.stack }));
+  }
+  for (const [name, value] of Object.entries(appError.headers)) c.header(name, value);
+  const status = appError.status as 400;
+  switch (c.get('audience') ?? audienceForPath(new URL(c.req.url).pathname, c.req.header('accept'))) {
+    case 'oauth':
+      c.header('Cache-Control', 'no-store');
+      return c.json({ error: oauthCodeFor(appError), error_description: appError.message }, status);
+    case 'problem':
+      c.header('Content-Type', 'application/problem+json');
+      return c.body(
+        JSON.stringify({
+          type: `urn:edgeport:problem:${appError.code}`,
+          title: titleFor(appError.code),
+          status: appError.status,
+          detail: appError.message,
+          code: appError.code,
+          request_id: requestId,
+          ...(appError.fields.length ? { errors: appError.fields } : {}),
+        }),
+        status,
+      );
+    case 'html':
+      return c.html(
+        <ErrorPage title={titleFor(appError.code)} detail={appError.message} fields={appError.fields} requestId={requestId} />,
+        status,
+      );
+  }
+}
+
+/** Used before a sub-app has set its audience (e.g. a 404 at the root). */
+export function audienceForPath(path: string, accept: string | undefined): 'html' | 'problem' | 'oauth' {
+  if (path.startsWith('/oauth/token')) return 'oauth';
+  if (path.startsWith('/admin/api/') || path.startsWith('/api/') || path.startsWith('/node/')) return 'problem';
+  if (accept && accept.includes('application/json') && !accept.includes('text/html')) return 'problem';
+  return 'html';
+}

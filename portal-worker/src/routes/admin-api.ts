@@ -1,0 +1,67 @@
+import { Hono, type Context } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { AppError, type FieldError } from '../errors.ts';
+import { createProfileCommand, deleteProfileCommand, updateProfileCommand } from '../domain/profile-commands.ts';
+import { createLocalUserCommand } from '../domain/user-commands.ts';
+import { listAudit } from '../store/audit.ts';
+import { getProfile, listProfiles } from '../store/profiles.ts';
+import { getUser, listUsers, setUserDisabled } from '../store/users.ts';
+import { auditContext } from './admin-pages.tsx';
+
+/** JSON bodies only: a form post here is a client mistake, answered with 415, not parsed loosely. */
+async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
+  if (!(c.req.header('content-type') ?? '').startsWith('application/json')) {
+    throw new AppError('unsupported_media_type', 'send the body as application/json');
+  }
+  try {
+    return await c.req.json();
+  } catch {
+    throw new AppError('bad_request', 'the body is not valid JSON');
+  }
+}
+
+function invalid(errors: FieldError[]): never {
+  throw new AppError('validation_failed', errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; '), { fields: errors });
+}
+
+export const adminApi = new Hono<AppEnv>();
+
+adminApi.get('/profiles', async (c) => c.json({ profiles: await listProfiles(c.var.db) }));
+
+adminApi.post('/profiles', async (c) => {
+  const result = await createProfileCommand(c.var.db, await jsonBody(c), Date.now(), auditContext(c));
+  if (!result.ok) invalid(result.errors);
+  return c.json(result.profile, 201);
+});
+
+adminApi.get('/profiles/:id', async (c) => {
+  const profile = await getProfile(c.var.db, c.req.param('id'));
+  if (!profile) throw new AppError('not_found', `no profile "${c.req.param('id')}"`);
+  return c.json(profile);
+});
+
+adminApi.put('/profiles/:id', async (c) => {
+  const result = await updateProfileCommand(c.var.db, c.req.param('id'), await jsonBody(c), Date.now(), auditContext(c));
+  if (!result.ok) invalid(result.errors);
+  return c.json(result.profile);
+});
+
+adminApi.delete('/profiles/:id', async (c) => {
+  await deleteProfileCommand(c.var.db, c.req.param('id'), Date.now(), auditContext(c));
+  return c.body(null, 204);
+});
+
+adminApi.get('/users', async (c) => c.json({ users: await listUsers(c.var.db) }));
+
+adminApi.post('/users', async (c) => {
+  const result = await createLocalUserCommand(c.var.db, await jsonBody(c), Date.now(), auditContext(c));
+  if (!result.ok) invalid(result.errors);
+  return c.json(await getUser(c.var.db, result.id), 201);
+});
+
+adminApi.post('/users/:id/:action{disable|enable}', async (c) => {
+  await setUserDisabled(c.var.db, c.req.param('id'), c.req.param('action') === 'disable', Date.now(), auditContext(c));
+  return c.json(await getUser(c.var.db, c.req.param('id')));
+});
+
+adminApi.get('/audit', async (c) => c.json({ entries: await listAudit(c.var.db) }));

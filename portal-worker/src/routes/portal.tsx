@@ -1,0 +1,69 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { AppError } from '../errors.ts';
+import { clientIp, passwordLogin } from '../auth/login.ts';
+import { normalizeUserId } from '../domain/user-commands.ts';
+import { clearSessionCookie, csrf, csrfToken, requireUser, setSessionCookie } from '../middleware/session.ts';
+import { createSession, deleteSession } from '../store/sessions.ts';
+import { allowedFor, listProfiles } from '../store/profiles.ts';
+import { HomePage } from '../views/home.tsx';
+import { LoginPage } from '../views/login.tsx';
+
+/** Only same-site paths may follow a login: "//evil.example" and "https://…" are open redirects. */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) && next.length < 2048 ? next : '/';
+}
+
+export const portal = new Hono<AppEnv>();
+
+portal.use('*', async function htmlAudience(c, next) {
+  c.set('audience', 'html');
+  await next();
+});
+portal.use('*', csrf());
+
+portal.get('/login', async (c) => {
+  if (c.var.user) return c.redirect(safeNext(c.req.query('next')));
+  return c.html(<LoginPage csrf={await csrfToken(c)} next={safeNext(c.req.query('next'))} />);
+});
+
+portal.post('/login', async (c) => {
+  const body = await c.req.parseBody();
+  const userId = normalizeUserId(typeof body.user === 'string' ? body.user : '');
+  const password = typeof body.password === 'string' ? body.password : '';
+  const next = safeNext(body.next);
+  const again = async (error: string, status: 401 | 403 | 429) =>
+    c.html(<LoginPage csrf={await csrfToken(c)} next={next} error={error} userId={userId} />, status);
+
+  if (!userId || !password || password.length > 1024) return again('Enter your user name and password.', 401);
+  const outcome = await passwordLogin(c.env, c.var.config, c.var.db, userId, password, clientIp(c.req.header('cf-connecting-ip')));
+  switch (outcome.kind) {
+    case 'throttled':
+      c.header('Retry-After', String(Math.ceil(outcome.retryAfterMs / 1000)));
+      return again('Too many failed attempts. Wait a while before trying again.', 429);
+    case 'bad_credentials':
+      return again('Wrong user name or password.', 401);
+    case 'disabled':
+      return again('This account is disabled.', 403);
+    case 'ok': {
+      // A fresh session id at every login: a cookie planted before login is worth nothing after it.
+      const { sessionIdleMs: idleMs, sessionMaxMs: maxMs } = c.var.config;
+      const secret = await createSession(c.var.db, outcome.userId, Date.now(), { idleMs, maxMs }, c.req.header('user-agent') ?? null);
+      setSessionCookie(c, secret);
+      return c.redirect(next, 303);
+    }
+  }
+});
+
+portal.post('/logout', async (c) => {
+  if (c.var.sessionSecret) await deleteSession(c.var.db, c.var.sessionSecret);
+  clearSessionCookie(c);
+  return c.redirect('/login', 303);
+});
+
+portal.get('/', requireUser(), async (c) => {
+  const user = c.var.user;
+  if (!user) throw new AppError('unauthenticated', 'sign in first');
+  const profiles = allowedFor(await listProfiles(c.var.db), user.permissions);
+  return c.html(<HomePage user={user} csrf={await csrfToken(c)} profiles={profiles} />);
+});

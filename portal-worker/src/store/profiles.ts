@@ -1,0 +1,119 @@
+import { isUniqueViolation, type Profile } from '@edgeport/schema';
+import type { Db } from '../db/types.ts';
+import { AppError } from '../errors.ts';
+import type { ProfileConfig, RangeInUse } from '../domain/profile.ts';
+import { parseList, parseNumbers } from './json.ts';
+import { auditInsert, type AuditContext } from './audit.ts';
+
+export function fromRow(r: Profile): ProfileConfig {
+  return {
+    id: r.id,
+    display_name: r.display_name,
+    host_name: r.host_name,
+    default_gateway: r.default_gateway === 1,
+    dns_servers: parseList(r.dns_servers),
+    dns_search_domains: parseList(r.dns_search_domains),
+    routes: parseList(r.routes),
+    exclude_routes: parseList(r.exclude_routes),
+    acl_permissions: r.acl_permissions === null ? null : parseList(r.acl_permissions),
+    wireguard:
+      r.wg_enabled === 1 && r.wg_range_four && r.wg_range_six
+        ? { range_four: r.wg_range_four, range_six: r.wg_range_six, port: r.wg_port }
+        : null,
+    openvpn:
+      r.ovpn_enabled === 1 && r.ovpn_range_four && r.ovpn_range_six
+        ? {
+            range_four: r.ovpn_range_four,
+            range_six: r.ovpn_range_six,
+            udp_ports: parseNumbers(r.ovpn_udp_ports),
+            tcp_ports: parseNumbers(r.ovpn_tcp_ports),
+          }
+        : null,
+    preferred_proto: r.preferred_proto,
+  };
+}
+
+function columns(p: ProfileConfig) {
+  return {
+    display_name: p.display_name,
+    host_name: p.host_name,
+    default_gateway: p.default_gateway ? (1 as const) : (0 as const),
+    dns_servers: JSON.stringify(p.dns_servers),
+    dns_search_domains: JSON.stringify(p.dns_search_domains),
+    routes: JSON.stringify(p.routes),
+    exclude_routes: JSON.stringify(p.exclude_routes),
+    acl_permissions: p.acl_permissions === null ? null : JSON.stringify(p.acl_permissions),
+    wg_enabled: p.wireguard ? (1 as const) : (0 as const),
+    wg_range_four: p.wireguard?.range_four ?? null,
+    wg_range_six: p.wireguard?.range_six ?? null,
+    wg_port: p.wireguard?.port ?? 51820,
+    ovpn_enabled: p.openvpn ? (1 as const) : (0 as const),
+    ovpn_range_four: p.openvpn?.range_four ?? null,
+    ovpn_range_six: p.openvpn?.range_six ?? null,
+    ovpn_udp_ports: JSON.stringify(p.openvpn?.udp_ports ?? []),
+    ovpn_tcp_ports: JSON.stringify(p.openvpn?.tcp_ports ?? []),
+    preferred_proto: p.preferred_proto,
+  };
+}
+
+export async function listProfiles(db: Db): Promise<ProfileConfig[]> {
+  const rows = await db.kysely.selectFrom('profiles').selectAll().orderBy('id').execute();
+  return rows.map(fromRow);
+}
+
+export async function getProfile(db: Db, id: string): Promise<ProfileConfig | null> {
+  const row = await db.kysely.selectFrom('profiles').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? fromRow(row) : null;
+}
+
+/** Every address range in service except those of `exceptProfile`, for overlap checks. */
+export async function rangesInUse(db: Db, exceptProfile: string | null): Promise<RangeInUse[]> {
+  const cols = ['wg_range_four', 'wg_range_six', 'ovpn_range_four', 'ovpn_range_six'] as const;
+  const [profiles, nodeRanges] = await Promise.all([
+    db.kysely.selectFrom('profiles').select(['id', ...cols]).execute(),
+    db.kysely.selectFrom('node_profiles').select(['node_id', 'profile_id', ...cols]).execute(),
+  ]);
+  const out: RangeInUse[] = [];
+  for (const p of profiles) {
+    if (p.id === exceptProfile) continue;
+    for (const c of cols) if (p[c]) out.push({ owner: `profile "${p.id}"`, cidr: p[c] as string });
+  }
+  for (const n of nodeRanges) {
+    if (n.profile_id === exceptProfile) continue;
+    for (const c of cols) if (n[c]) out.push({ owner: `profile "${n.profile_id}" on node "${n.node_id}"`, cidr: n[c] as string });
+  }
+  return out;
+}
+
+export async function createProfile(db: Db, p: ProfileConfig, now: number, audit: AuditContext): Promise<void> {
+  try {
+    await db.atomic([
+      db.kysely.insertInto('profiles').values({ id: p.id, ...columns(p), created_at: now, updated_at: now }),
+      auditInsert(db, audit, now, 'profile.create', 'profile', p.id, null, p),
+    ]);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('conflict', `profile "${p.id}" already exists`);
+    throw err;
+  }
+}
+
+export async function updateProfile(db: Db, before: ProfileConfig, p: ProfileConfig, now: number, audit: AuditContext): Promise<void> {
+  await db.atomic([
+    db.kysely.updateTable('profiles').set({ ...columns(p), updated_at: now }).where('id', '=', p.id),
+    auditInsert(db, audit, now, 'profile.update', 'profile', p.id, before, p),
+  ]);
+}
+
+/** Deletes the profile and its node assignments together (the cascade is ours, not the database's). */
+export async function deleteProfile(db: Db, before: ProfileConfig, now: number, audit: AuditContext): Promise<void> {
+  await db.atomic([
+    db.kysely.deleteFrom('node_profiles').where('profile_id', '=', before.id),
+    db.kysely.deleteFrom('profiles').where('id', '=', before.id),
+    auditInsert(db, audit, now, 'profile.delete', 'profile', before.id, before, null),
+  ]);
+}
+
+/** Profiles this user may use: an ACL of null admits everyone, else any shared permission (OR). */
+export function allowedFor(profiles: ProfileConfig[], permissions: readonly string[]): ProfileConfig[] {
+  return profiles.filter((p) => p.acl_permissions === null || p.acl_permissions.some((a) => permissions.includes(a)));
+}

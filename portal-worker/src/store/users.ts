@@ -1,0 +1,130 @@
+import { isUniqueViolation, type User } from '@edgeport/schema';
+import { AppError } from '../errors.ts';
+import type { Db } from '../db/types.ts';
+import { parseList } from './json.ts';
+import { auditInsert, type AuditContext } from './audit.ts';
+
+export interface CurrentUser {
+  id: string;
+  displayName: string | null;
+  isAdmin: boolean;
+  permissions: string[];
+}
+
+export interface UserView extends CurrentUser {
+  isDisabled: boolean;
+  hasLocalAccount: boolean;
+  createdAt: number;
+  lastSeenAt: number | null;
+}
+
+export function toCurrentUser(row: Pick<User, 'id' | 'display_name' | 'is_admin' | 'permissions'>): CurrentUser {
+  return {
+    id: row.id,
+    displayName: row.display_name,
+    isAdmin: row.is_admin === 1,
+    permissions: parseList(row.permissions),
+  };
+}
+
+export async function countUsers(db: Db): Promise<number> {
+  const row = await db.kysely.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface NewLocalUser {
+  id: string;
+  displayName: string | null;
+  passwordHash: string;
+  isAdmin: boolean;
+  permissions: string[];
+}
+
+/** Creates the user and its local account together, or neither. */
+export async function createLocalUser(db: Db, u: NewLocalUser, now: number, audit: AuditContext): Promise<void> {
+  try {
+    await db.atomic([
+      db.kysely.insertInto('users').values({
+        id: u.id,
+        display_name: u.displayName,
+        is_admin: u.isAdmin ? 1 : 0,
+        is_disabled: 0,
+        permissions: JSON.stringify(u.permissions),
+        created_at: now,
+        last_seen_at: null,
+      }),
+      db.kysely.insertInto('local_accounts').values({ user_id: u.id, password_hash: u.passwordHash, created_at: now, updated_at: now }),
+      auditInsert(db, audit, now, 'user.create', 'user', u.id, null, {
+        id: u.id,
+        display_name: u.displayName,
+        is_admin: u.isAdmin,
+        permissions: u.permissions,
+      }),
+    ]);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('conflict', `user "${u.id}" already exists`);
+    throw err;
+  }
+}
+
+export async function findLocalLogin(db: Db, userId: string) {
+  return db.kysely
+    .selectFrom('users')
+    .innerJoin('local_accounts', 'local_accounts.user_id', 'users.id')
+    .select(['users.id', 'users.is_disabled', 'local_accounts.password_hash'])
+    .where('users.id', '=', userId)
+    .executeTakeFirst();
+}
+
+export async function getUser(db: Db, userId: string): Promise<UserView | null> {
+  const row = await db.kysely
+    .selectFrom('users')
+    .leftJoin('local_accounts', 'local_accounts.user_id', 'users.id')
+    .select(['users.id', 'users.display_name', 'users.is_admin', 'users.is_disabled', 'users.permissions', 'users.created_at', 'users.last_seen_at', 'local_accounts.user_id as local_id'])
+    .where('users.id', '=', userId)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    ...toCurrentUser(row),
+    isDisabled: row.is_disabled === 1,
+    hasLocalAccount: row.local_id !== null,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+  };
+}
+
+export async function listUsers(db: Db, limit = 500): Promise<UserView[]> {
+  const rows = await db.kysely
+    .selectFrom('users')
+    .leftJoin('local_accounts', 'local_accounts.user_id', 'users.id')
+    .select(['users.id', 'users.display_name', 'users.is_admin', 'users.is_disabled', 'users.permissions', 'users.created_at', 'users.last_seen_at', 'local_accounts.user_id as local_id'])
+    .orderBy('users.id')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    ...toCurrentUser(row),
+    isDisabled: row.is_disabled === 1,
+    hasLocalAccount: row.local_id !== null,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+  }));
+}
+
+/**
+ * Disabling takes effect at once: the flag is checked on every session lookup, and the user's
+ * browser sessions are deleted in the same batch. (Later: VPN configs go through the node door.)
+ */
+export async function setUserDisabled(db: Db, userId: string, disabled: boolean, now: number, audit: AuditContext): Promise<void> {
+  const before = await getUser(db, userId);
+  if (!before) throw new AppError('not_found', `no user "${userId}"`);
+  if (audit.actorUserId === userId) throw new AppError('forbidden', 'administrators cannot disable or enable themselves');
+  await db.atomic([
+    db.kysely.updateTable('users').set({ is_disabled: disabled ? 1 : 0 }).where('id', '=', userId),
+    ...(disabled ? [db.kysely.deleteFrom('browser_sessions').where('user_id', '=', userId)] : []),
+    auditInsert(db, audit, now, disabled ? 'user.disable' : 'user.enable', 'user', userId, { is_disabled: before.isDisabled }, { is_disabled: disabled }),
+  ]);
+}
+
+export async function setPasswordHash(db: Db, userId: string, hash: string, now: number): Promise<void> {
+  await db.kysely.updateTable('local_accounts').set({ password_hash: hash, updated_at: now }).where('user_id', '=', userId).execute();
+}

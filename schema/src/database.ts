@@ -1,0 +1,125 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+// Conventions shared by both dialects (SQLite/D1 and MySQL/PlanetScale):
+// - timestamps are epoch milliseconds in BIGINT columns (the PlanetScale dialect is set up to
+//   cast INT64 back to a JS number, so both dialects read numbers);
+// - booleans are 0/1 integers, because SQLite has no boolean type;
+// - lists and maps are JSON text, parsed by the store layer, never by SQL;
+// - every id that is compared is case-sensitive (MySQL tables use utf8mb4_bin), like SQLite.
+
+export type Flag = 0 | 1;
+export type Millis = number;
+
+export interface UsersTable {
+  id: string;
+  display_name: string | null;
+  is_admin: Flag;
+  is_disabled: Flag;
+  /** JSON string[]: permissions from the identity source; drives profile ACLs. */
+  permissions: string;
+  created_at: Millis;
+  last_seen_at: Millis | null;
+}
+
+export interface LocalAccountsTable {
+  user_id: string;
+  password_hash: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface BrowserSessionsTable {
+  /** SHA-256 (hex) of the cookie secret, so a database leak does not hand out live sessions. */
+  id_hash: string;
+  user_id: string;
+  created_at: Millis;
+  last_seen_at: Millis;
+  expires_at: Millis;
+  user_agent: string | null;
+}
+
+export interface ProfilesTable {
+  id: string;
+  display_name: string;
+  host_name: string;
+  default_gateway: Flag;
+  dns_servers: string;
+  dns_search_domains: string;
+  routes: string;
+  exclude_routes: string;
+  /** JSON string[] or NULL: NULL means every user may use the profile. */
+  acl_permissions: string | null;
+  wg_enabled: Flag;
+  wg_range_four: string | null;
+  wg_range_six: string | null;
+  wg_port: number;
+  ovpn_enabled: Flag;
+  ovpn_range_four: string | null;
+  ovpn_range_six: string | null;
+  ovpn_udp_ports: string;
+  ovpn_tcp_ports: string;
+  preferred_proto: 'openvpn' | 'wireguard';
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface NodesTable {
+  id: string;
+  name: string;
+  host_name: string;
+  created_at: Millis;
+  revoked_at: Millis | null;
+}
+
+/** Which node serves which profile, with that node's own disjoint address ranges. */
+export interface NodeProfilesTable {
+  node_id: string;
+  profile_id: string;
+  host_name: string | null;
+  wg_range_four: string | null;
+  wg_range_six: string | null;
+  ovpn_range_four: string | null;
+  ovpn_range_six: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Millis;
+  actor_user_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  /** JSON of the row before and after the change (secrets never included). */
+  before_json: string | null;
+  after_json: string | null;
+  request_id: string | null;
+}
+
+export interface SchemaMigrationsTable {
+  name: string;
+  /** 'running' while one instance applies it; 'done' after. */
+  state: 'running' | 'done';
+  started_at: Millis;
+  finished_at: Millis | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  local_accounts: LocalAccountsTable;
+  browser_sessions: BrowserSessionsTable;
+  profiles: ProfilesTable;
+  nodes: NodesTable;
+  node_profiles: NodeProfilesTable;
+  audit_log: AuditLogTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type Profile = Selectable<ProfilesTable>;
+export type NewProfile = Insertable<ProfilesTable>;
+export type ProfileUpdate = Updateable<ProfilesTable>;
+export type BrowserSession = Selectable<BrowserSessionsTable>;
+export type AuditEntry = Selectable<AuditLogTable>;
+export type NewAuditEntry = Insertable<AuditLogTable>;
+export type { ColumnType };

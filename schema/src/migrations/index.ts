@@ -1,0 +1,11 @@
+import { m0001_core } from './0001_core.ts';
+import type { Migration } from './helpers.ts';
+
+/**
+ * The ordered, append-only list of migrations. Workers have no file system, so the list is
+ * explicit. Never edit or reorder a shipped entry: add a new one. The schema snapshot test
+ * (test/migrations.test.ts) fails when the resulting schema changes without a snapshot update.
+ */
+export const migrations: readonly Migration[] = [m0001_core];
+
+export type { Dialect, Migration, MigrationContext } from './helpers.ts';

@@ -1,0 +1,66 @@
+// `npm start`: the portal on the embedded default (local D1 in .data/), first-run admin included.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDependencies, root, wranglerEnv } from './lib.mjs';
+
+const PORT = Number(process.env.PORT ?? 8787);
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const DATA = join(root, '.data');
+
+ensureDependencies();
+mkdirSync(DATA, { recursive: true });
+
+// A fresh setup token each run: it only works while no account exists, so it is useless after first run.
+const setupToken = randomBytes(24).toString('base64url');
+const wrangler = spawn(
+  'npx',
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', DATA, '--var', `SETUP_TOKEN:${setupToken}`, '--show-interactive-dev-session=false'],
+  { cwd: root, env: wranglerEnv, stdio: ['ignore', 'inherit', 'inherit'], detached: true },
+);
+
+// wrangler starts workerd as a child; stopping by process group leaves nothing behind.
+const stop = () => {
+  try {
+    process.kill(-wrangler.pid, 'SIGTERM');
+  } catch {}
+};
+process.on('SIGINT', () => (stop(), process.exit(0)));
+process.on('SIGTERM', () => (stop(), process.exit(0)));
+wrangler.on('exit', (code) => {
+  console.error(`wrangler dev exited (${code}). Is port ${PORT} already in use? Set PORT=… to choose another.`);
+  process.exit(code ?? 1);
+});
+
+async function waitForHealth() {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`${ORIGIN}/health`);
+      if (r.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`the portal did not answer ${ORIGIN}/health within 90 s`);
+}
+
+await waitForHealth();
+const password = randomBytes(15).toString('base64url');
+const r = await fetch(`${ORIGIN}/setup`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ token: setupToken, user: 'admin', password }),
+});
+console.log('\n────────────────────────────────────────────────────────');
+console.log(`Edgeport portal: ${ORIGIN}/   (data in ${DATA}; back it up by copying the folder)`);
+if (r.status === 201) {
+  console.log('First run: an administrator was created. Shown once, keep it safe:');
+  console.log(`  user:     admin\n  password: ${password}`);
+} else if (r.status === 409) {
+  console.log('Sign in with the administrator created on the first run (delete .data/ to start over).');
+} else {
+  console.log(`First-run setup failed: HTTP ${r.status} ${await r.text()}`);
+}
+console.log('Node agent: none runs locally yet; nodes are enrolled by the node-channel work (see README).');
+console.log('────────────────────────────────────────────────────────\n');
