@@ -1,4 +1,4 @@
-import { Client, cast as defaultCast, type Field } from '@planetscale/database';
+import { castSafeIntegers } from './planetscale-cast.ts';
 import { CompiledQuery, Kysely, type Compilable } from 'kysely';
 import { D1Dialect } from 'kysely-d1';
 import { PlanetScaleDialect } from 'kysely-planetscale';
@@ -9,18 +9,6 @@ import type { Db } from './types.ts';
 
 function compiled(q: Compilable | CompiledQuery): CompiledQuery {
   return 'compile' in q ? q.compile() : q;
-}
-
-/**
- * Our BIGINT columns hold epoch milliseconds, well inside 2^53, so both dialects should read
- * them as numbers; the driver's default keeps INT64 as a string to be safe for any value.
- */
-export function castSafeIntegers(field: Field, value: unknown): unknown {
-  if ((field.type === 'INT64' || field.type === 'UINT64') && typeof value === 'string') {
-    const n = Number(value);
-    return Number.isSafeInteger(n) ? n : value;
-  }
-  return defaultCast(field, value as string | null);
 }
 
 export function d1Db(binding: D1Database): Db {
@@ -73,4 +61,3 @@ export function dbFor(env: Bindings, config: Config): Db {
   return db;
 }
 
-export { Client };

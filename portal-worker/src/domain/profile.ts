@@ -20,7 +20,7 @@ export interface ProfileConfig {
 
 const HOST = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const port = z.number().int().min(1).max(65535);
-const ports = z.array(port).max(64);
+const ports = z.array(port).max(64, 'at most 64 ports');
 const listOf = (item: z.ZodType<string>, max: number) => z.array(item).max(max).default([]);
 const shortText = z.string().trim().min(1).max(255);
 

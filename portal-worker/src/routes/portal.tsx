@@ -16,11 +16,14 @@ export function safeNext(next: unknown): string {
 
 export const portal = new Hono<AppEnv>();
 
-portal.use('*', async function htmlAudience(c, next) {
-  c.set('audience', 'html');
-  await next();
-});
-portal.use('*', csrf());
+// Per route, not '*': a sub-app mounted at '/' must not claim paths it does not serve.
+for (const path of ['/', '/login', '/logout']) {
+  portal.use(path, async function htmlAudience(c, next) {
+    c.set('audience', 'html');
+    await next();
+  });
+  portal.use(path, csrf());
+}
 
 portal.get('/login', async (c) => {
   if (c.var.user) return c.redirect(safeNext(c.req.query('next')));

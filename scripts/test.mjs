@@ -1,0 +1,51 @@
+// `npm test`: installs what the tests need, type-checks, then runs every tier and prints one
+// summary line ("N passed, N failed") that CI reads.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDebianPackages, ensureDependencies, root, run, wranglerEnv } from './lib.mjs';
+
+ensureDependencies();
+// Debian tools the tiers use (none yet for the portal-only tiers; the network tiers add theirs here).
+const missing = ensureDebianPackages([]);
+if (missing.length) console.warn(`! not root, cannot install: ${missing.join(' ')}; tiers that need them will fail`);
+
+const mariadb = spawnSync('mariadb', ['-h127.0.0.1', '-uroot', '-e', 'select 1'], { encoding: 'utf8' });
+if (mariadb.status !== 0) {
+  console.error('✗ MariaDB is not reachable at 127.0.0.1:3306 as root (the MySQL-path tests need it).');
+  process.exit(1);
+}
+
+console.log('• type-checking');
+for (const project of ['schema', 'portal-worker', 'test']) run('npx', ['tsc', '-p', `${project}/tsconfig.json`]);
+
+const out = mkdtempSync(join(tmpdir(), 'edgeport-test-'));
+const tiers = [
+  { name: 'worker (workerd, D1, Durable Objects, MariaDB via PlanetScale driver)', config: 'portal-worker/vitest.config.ts' },
+  { name: 'black-box (Miniflare, MariaDB, real drivers)', config: 'test/vitest.config.ts' },
+];
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let broken = false;
+for (const tier of tiers) {
+  console.log(`\n• ${tier.name}`);
+  const report = join(out, `${tiers.indexOf(tier)}.json`);
+  const r = spawnSync('npx', ['vitest', 'run', '--config', tier.config, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+    cwd: root,
+    env: { ...wranglerEnv, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
+    stdio: 'inherit',
+  });
+  try {
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    passed += json.numPassedTests;
+    failed += json.numFailedTests;
+    skipped += json.numPendingTests + json.numTodoTests;
+  } catch {
+    broken = true;
+  }
+  if (r.status !== 0) broken = true;
+}
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(broken || failed > 0 || passed === 0 ? 1 : 0);

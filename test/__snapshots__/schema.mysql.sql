@@ -1,0 +1,93 @@
+CREATE TABLE `audit_log` (
+  `id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `at` bigint(20) NOT NULL,
+  `actor_user_id` varchar(255) DEFAULT NULL,
+  `action` varchar(64) NOT NULL,
+  `target_type` varchar(32) NOT NULL,
+  `target_id` varchar(255) NOT NULL,
+  `before_json` text DEFAULT NULL,
+  `after_json` text DEFAULT NULL,
+  `request_id` varchar(64) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `audit_log_at` (`at`),
+  KEY `audit_log_target` (`target_type`,`target_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `browser_sessions` (
+  `id_hash` varchar(64) NOT NULL,
+  `user_id` varchar(255) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `last_seen_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  `user_agent` varchar(255) DEFAULT NULL,
+  PRIMARY KEY (`id_hash`),
+  KEY `browser_sessions_user` (`user_id`),
+  KEY `browser_sessions_expiry` (`expires_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `local_accounts` (
+  `user_id` varchar(255) NOT NULL,
+  `password_hash` varchar(255) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`user_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `nodes` (
+  `id` varchar(255) NOT NULL,
+  `name` varchar(255) NOT NULL,
+  `host_name` varchar(255) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `revoked_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `name` (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `node_profiles` (
+  `node_id` varchar(255) NOT NULL,
+  `profile_id` varchar(255) NOT NULL,
+  `host_name` varchar(255) DEFAULT NULL,
+  `wg_range_four` varchar(64) DEFAULT NULL,
+  `wg_range_six` varchar(64) DEFAULT NULL,
+  `ovpn_range_four` varchar(64) DEFAULT NULL,
+  `ovpn_range_six` varchar(64) DEFAULT NULL,
+  PRIMARY KEY (`node_id`,`profile_id`),
+  KEY `node_profiles_profile` (`profile_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `profiles` (
+  `id` varchar(255) NOT NULL,
+  `display_name` varchar(255) NOT NULL,
+  `host_name` varchar(255) NOT NULL,
+  `default_gateway` int(11) NOT NULL,
+  `dns_servers` text NOT NULL,
+  `dns_search_domains` text NOT NULL,
+  `routes` text NOT NULL,
+  `exclude_routes` text NOT NULL,
+  `acl_permissions` text DEFAULT NULL,
+  `wg_enabled` int(11) NOT NULL,
+  `wg_range_four` varchar(64) DEFAULT NULL,
+  `wg_range_six` varchar(64) DEFAULT NULL,
+  `wg_port` int(11) NOT NULL,
+  `ovpn_enabled` int(11) NOT NULL,
+  `ovpn_range_four` varchar(64) DEFAULT NULL,
+  `ovpn_range_six` varchar(64) DEFAULT NULL,
+  `ovpn_udp_ports` text NOT NULL,
+  `ovpn_tcp_ports` text NOT NULL,
+  `preferred_proto` varchar(16) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `schema_migrations` (
+  `name` varchar(191) NOT NULL,
+  `state` varchar(16) NOT NULL,
+  `started_at` bigint(20) NOT NULL,
+  `finished_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `users` (
+  `id` varchar(255) NOT NULL,
+  `display_name` varchar(255) DEFAULT NULL,
+  `is_admin` int(11) NOT NULL DEFAULT 0,
+  `is_disabled` int(11) NOT NULL DEFAULT 0,
+  `permissions` text NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `last_seen_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,13 @@
+CREATE INDEX "audit_log_at" on "audit_log" ("at");
+CREATE INDEX "audit_log_target" on "audit_log" ("target_type", "target_id");
+CREATE INDEX "browser_sessions_expiry" on "browser_sessions" ("expires_at");
+CREATE INDEX "browser_sessions_user" on "browser_sessions" ("user_id");
+CREATE INDEX "node_profiles_profile" on "node_profiles" ("profile_id");
+CREATE TABLE "audit_log" ("id" integer primary key autoincrement, "at" bigint not null, "actor_user_id" varchar(255), "action" varchar(64) not null, "target_type" varchar(32) not null, "target_id" varchar(255) not null, "before_json" text, "after_json" text, "request_id" varchar(64));
+CREATE TABLE "browser_sessions" ("id_hash" varchar(64) primary key, "user_id" varchar(255) not null references "users" ("id"), "created_at" bigint not null, "last_seen_at" bigint not null, "expires_at" bigint not null, "user_agent" varchar(255));
+CREATE TABLE "local_accounts" ("user_id" varchar(255) primary key references "users" ("id"), "password_hash" varchar(255) not null, "created_at" bigint not null, "updated_at" bigint not null);
+CREATE TABLE "node_profiles" ("node_id" varchar(255) not null references "nodes" ("id"), "profile_id" varchar(255) not null references "profiles" ("id"), "host_name" varchar(255), "wg_range_four" varchar(64), "wg_range_six" varchar(64), "ovpn_range_four" varchar(64), "ovpn_range_six" varchar(64), constraint "node_profiles_pk" primary key ("node_id", "profile_id"));
+CREATE TABLE "nodes" ("id" varchar(255) primary key, "name" varchar(255) not null unique, "host_name" varchar(255) not null, "created_at" bigint not null, "revoked_at" bigint);
+CREATE TABLE "profiles" ("id" varchar(255) primary key, "display_name" varchar(255) not null, "host_name" varchar(255) not null, "default_gateway" integer not null, "dns_servers" text not null, "dns_search_domains" text not null, "routes" text not null, "exclude_routes" text not null, "acl_permissions" text, "wg_enabled" integer not null, "wg_range_four" varchar(64), "wg_range_six" varchar(64), "wg_port" integer not null, "ovpn_enabled" integer not null, "ovpn_range_four" varchar(64), "ovpn_range_six" varchar(64), "ovpn_udp_ports" text not null, "ovpn_tcp_ports" text not null, "preferred_proto" varchar(16) not null, "created_at" bigint not null, "updated_at" bigint not null);
+CREATE TABLE "schema_migrations" ("name" varchar(191) primary key, "state" varchar(16) not null, "started_at" bigint not null, "finished_at" bigint);
+CREATE TABLE "users" ("id" varchar(255) primary key, "display_name" varchar(255), "is_admin" integer default 0 not null, "is_disabled" integer default 0 not null, "permissions" text not null, "created_at" bigint not null, "last_seen_at" bigint);
