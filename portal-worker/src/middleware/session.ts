@@ -95,15 +95,18 @@ export function csrf(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Anonymous visitors: pages send them to the login form and back; everything else gets 401. */
+function signInFirst(c: Context<AppEnv>): Response {
+  if (c.var.audience === 'html' && c.req.method === 'GET') {
+    const url = new URL(c.req.url);
+    return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+  }
+  throw new AppError('unauthenticated', 'sign in first');
+}
+
 export function requireUser(): MiddlewareHandler<AppEnv> {
   return async function requireUserMiddleware(c, next) {
-    if (!c.var.user) {
-      if (c.var.audience === 'html' && c.req.method === 'GET') {
-        const url = new URL(c.req.url);
-        return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`);
-      }
-      throw new AppError('unauthenticated', 'sign in first');
-    }
+    if (!c.var.user) return signInFirst(c);
     await next();
   };
 }
@@ -111,13 +114,7 @@ export function requireUser(): MiddlewareHandler<AppEnv> {
 /** Checked on every admin route, pages and API alike (mounted once on the admin sub-app). */
 export function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdminMiddleware(c, next) {
-    if (!c.var.user) {
-      if (c.var.audience === 'html' && c.req.method === 'GET') {
-        const url = new URL(c.req.url);
-        return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`);
-      }
-      throw new AppError('unauthenticated', 'sign in first');
-    }
+    if (!c.var.user) return signInFirst(c);
     if (!c.var.user.isAdmin) throw new AppError('forbidden', 'administrators only');
     await next();
   };

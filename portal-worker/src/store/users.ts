@@ -76,14 +76,16 @@ export async function findLocalLogin(db: Db, userId: string) {
     .executeTakeFirst();
 }
 
-export async function getUser(db: Db, userId: string): Promise<UserView | null> {
-  const row = await db.kysely
+function userViews(db: Db) {
+  return db.kysely
     .selectFrom('users')
     .leftJoin('local_accounts', 'local_accounts.user_id', 'users.id')
-    .select(['users.id', 'users.display_name', 'users.is_admin', 'users.is_disabled', 'users.permissions', 'users.created_at', 'users.last_seen_at', 'local_accounts.user_id as local_id'])
-    .where('users.id', '=', userId)
-    .executeTakeFirst();
-  if (!row) return null;
+    .select(['users.id', 'users.display_name', 'users.is_admin', 'users.is_disabled', 'users.permissions', 'users.created_at', 'users.last_seen_at', 'local_accounts.user_id as local_id']);
+}
+
+type UserViewRow = Awaited<ReturnType<ReturnType<typeof userViews>['executeTakeFirstOrThrow']>>;
+
+function toUserView(row: UserViewRow): UserView {
   return {
     ...toCurrentUser(row),
     isDisabled: row.is_disabled === 1,
@@ -93,21 +95,14 @@ export async function getUser(db: Db, userId: string): Promise<UserView | null> 
   };
 }
 
+export async function getUser(db: Db, userId: string): Promise<UserView | null> {
+  const row = await userViews(db).where('users.id', '=', userId).executeTakeFirst();
+  return row ? toUserView(row) : null;
+}
+
 export async function listUsers(db: Db, limit = 500): Promise<UserView[]> {
-  const rows = await db.kysely
-    .selectFrom('users')
-    .leftJoin('local_accounts', 'local_accounts.user_id', 'users.id')
-    .select(['users.id', 'users.display_name', 'users.is_admin', 'users.is_disabled', 'users.permissions', 'users.created_at', 'users.last_seen_at', 'local_accounts.user_id as local_id'])
-    .orderBy('users.id')
-    .limit(limit)
-    .execute();
-  return rows.map((row) => ({
-    ...toCurrentUser(row),
-    isDisabled: row.is_disabled === 1,
-    hasLocalAccount: row.local_id !== null,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-  }));
+  const rows = await userViews(db).orderBy('users.id').limit(limit).execute();
+  return rows.map(toUserView);
 }
 
 /**

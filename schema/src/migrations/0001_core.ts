@@ -23,11 +23,7 @@ export const m0001_core: Migration = {
     await tableOptions(
       db.schema
         .createTable('local_accounts')
-        .addColumn('user_id', ID, (c) => {
-          const col = c.primaryKey();
-          const target = ref('users.id');
-          return target ? col.references(target) : col;
-        })
+        .addColumn('user_id', ID, (c) => ref('users.id')(c.primaryKey()))
         .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull()),
@@ -38,11 +34,7 @@ export const m0001_core: Migration = {
       db.schema
         .createTable('browser_sessions')
         .addColumn('id_hash', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('user_id', ID, (c) => {
-          const col = c.notNull();
-          const target = ref('users.id');
-          return target ? col.references(target) : col;
-        })
+        .addColumn('user_id', ID, (c) => ref('users.id')(c.notNull()))
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
@@ -93,16 +85,8 @@ export const m0001_core: Migration = {
     await tableOptions(
       db.schema
         .createTable('node_profiles')
-        .addColumn('node_id', ID, (c) => {
-          const col = c.notNull();
-          const target = ref('nodes.id');
-          return target ? col.references(target) : col;
-        })
-        .addColumn('profile_id', ID, (c) => {
-          const col = c.notNull();
-          const target = ref('profiles.id');
-          return target ? col.references(target) : col;
-        })
+        .addColumn('node_id', ID, (c) => ref('nodes.id')(c.notNull()))
+        .addColumn('profile_id', ID, (c) => ref('profiles.id')(c.notNull()))
         .addColumn('host_name', 'varchar(255)')
         .addColumn('wg_range_four', 'varchar(64)')
         .addColumn('wg_range_six', 'varchar(64)')

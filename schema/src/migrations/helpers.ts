@@ -1,4 +1,4 @@
-import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely } from 'kysely';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -33,8 +33,7 @@ export function tableOptions<T extends string, C extends string>(
  * databases commonly run without foreign-key support. The store layer deletes children in
  * code on both dialects; on D1 the constraint (no cascade) makes a forgotten child fail loudly.
  */
-export function references(dialect: Dialect, target: string): string | null {
-  return dialect === 'sqlite' ? target : null;
+export function references(dialect: Dialect, target: string) {
+  return (col: ColumnDefinitionBuilder) => (dialect === 'sqlite' ? col.references(target) : col);
 }
-
 export const ID = 'varchar(255)';
