@@ -1,7 +1,7 @@
 // `npm start`: the portal on the embedded default (local D1 in .data/), first-run admin included.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, root, wranglerEnv } from './lib.mjs';
 
@@ -12,11 +12,20 @@ const DATA = join(root, '.data');
 ensureDependencies();
 mkdirSync(DATA, { recursive: true });
 
+// The portal's own secrets, made once and kept with the data (a deployment keeps them as
+// Worker secrets instead). Files are 0600 and passed by path, never on the command line.
+const secretsFile = join(DATA, 'secrets.env');
+if (!existsSync(secretsFile)) {
+  const signing = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+  writeFileSync(secretsFile, `OAUTH_SIGNING_KEY=${signing}\n`, { mode: 0o600 });
+}
 // A fresh setup token each run: it only works while no account exists, so it is useless after first run.
 const setupToken = randomBytes(24).toString('base64url');
+const runFile = join(DATA, 'run.env');
+writeFileSync(runFile, `SETUP_TOKEN=${setupToken}\n`, { mode: 0o600 });
 const wrangler = spawn(
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', DATA, '--var', `SETUP_TOKEN:${setupToken}`, '--show-interactive-dev-session=false'],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', DATA, '--env-file', secretsFile, '--env-file', runFile, '--show-interactive-dev-session=false'],
   { cwd: root, env: wranglerEnv, stdio: ['ignore', 'inherit', 'inherit'], detached: true },
 );
 

@@ -13,6 +13,9 @@ const ConfigSchema = z
     LOGIN_MAX_FAILURES_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
     LOGIN_MAX_FAILURES_IP: z.coerce.number().int().min(1).max(100_000).default(20),
     LOGIN_WINDOW_MINUTES: minutes(15, 24 * 60),
+    OAUTH_SIGNING_KEY: z.string().min(32).optional(),
+    AUTHORIZATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+    ACCESS_TOKEN_MINUTES: minutes(60, 24 * 60),
   })
   .refine((c) => c.DB_DRIVER !== 'planetscale' || c.DATABASE_URL, {
     message: 'DB_DRIVER=planetscale needs the DATABASE_URL secret',
@@ -26,6 +29,7 @@ export interface Config {
   sessionMaxMs: number;
   setupToken: string | undefined;
   login: { maxFailuresAccount: number; maxFailuresIp: number; windowMs: number };
+  oauth: { signingKey: string | undefined; authorizationMs: number; accessTokenMs: number };
 }
 
 export class ConfigError extends Error {
@@ -54,6 +58,11 @@ export function parseConfig(env: Bindings): Config {
       maxFailuresAccount: c.LOGIN_MAX_FAILURES_ACCOUNT,
       maxFailuresIp: c.LOGIN_MAX_FAILURES_IP,
       windowMs: c.LOGIN_WINDOW_MINUTES * 60_000,
+    },
+    oauth: {
+      signingKey: c.OAUTH_SIGNING_KEY,
+      authorizationMs: c.AUTHORIZATION_DAYS * 24 * 3_600_000,
+      accessTokenMs: c.ACCESS_TOKEN_MINUTES * 60_000,
     },
   };
   cache.set(env, config);

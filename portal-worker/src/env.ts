@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import type { LoginThrottle } from './throttle/login-throttle.ts';
 import type { Db } from './db/types.ts';
+import type { ApiAuth } from './oauth/bearer.ts';
 import type { CurrentUser } from './store/users.ts';
 
 /** Raw bindings as wrangler.toml and secrets provide them. Handlers read `c.var.config`, never these. */
@@ -15,10 +16,13 @@ export interface Bindings {
   LOGIN_MAX_FAILURES_ACCOUNT?: string;
   LOGIN_MAX_FAILURES_IP?: string;
   LOGIN_WINDOW_MINUTES?: string;
+  OAUTH_SIGNING_KEY?: string;
+  AUTHORIZATION_DAYS?: string;
+  ACCESS_TOKEN_MINUTES?: string;
 }
 
 /** Which error rendering a route's audience reads (CONVENTIONS habit 4). */
-export type Audience = 'html' | 'problem' | 'oauth';
+export type Audience = 'html' | 'problem' | 'oauth' | 'vpn-api';
 
 export interface Variables {
   config: Config;
@@ -29,6 +33,8 @@ export interface Variables {
   /** The secret the CSRF token is bound to: the session cookie, or the pre-session cookie. */
   csrfSecret: string | null;
   sessionSecret: string | null;
+  /** Set by the bearer middleware on /api/v3. */
+  apiAuth: ApiAuth;
 }
 
 export interface AppEnv {

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { AppError, oauthCodeFor, titleFor } from './errors.ts';
-import type { AppEnv } from './env.ts';
+import type { AppEnv, Audience } from './env.ts';
 import { ErrorPage } from './views/error-page.tsx';
 
 /**
@@ -34,6 +34,9 @@ export function renderError(err: Error, c: Context<AppEnv>): Response | Promise<
         }),
         status,
       );
+    case 'vpn-api':
+      // The eduVPN API v3 shape (eduvpn.md §1.3): apps read the status, never match the text.
+      return c.json(appError.oauthError ? { error: appError.oauthError, error_description: appError.message } : { error: appError.message }, status);
     case 'html':
       return c.html(
         <ErrorPage title={titleFor(appError.code)} detail={appError.message} fields={appError.fields} requestId={requestId} />,
@@ -43,8 +46,9 @@ export function renderError(err: Error, c: Context<AppEnv>): Response | Promise<
 }
 
 /** Used before a sub-app has set its audience (e.g. a 404 at the root). */
-export function audienceForPath(path: string, accept: string | undefined): 'html' | 'problem' | 'oauth' {
+export function audienceForPath(path: string, accept: string | undefined): Audience {
   if (path.startsWith('/oauth/token')) return 'oauth';
+  if (path.startsWith('/api/v3/')) return 'vpn-api';
   if (path.startsWith('/admin/api/') || path.startsWith('/api/') || path.startsWith('/node/')) return 'problem';
   if (accept && accept.includes('application/json') && !accept.includes('text/html')) return 'problem';
   return 'html';

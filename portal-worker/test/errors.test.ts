@@ -26,7 +26,7 @@ describe('error renderings', () => {
 
   it('renders RFC 6749 §5.2 errors with Cache-Control: no-store under /oauth/token', async () => {
     const r = await new Browser().fetch('/oauth/token', { method: 'POST' });
-    expect(r.status).toBe(404);
+    expect(r.status).toBe(400);
     expect(r.headers.get('cache-control')).toBe('no-store');
     const body = await r.json<Record<string, unknown>>();
     expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);

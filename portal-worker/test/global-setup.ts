@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, dropDatabase, startPsdbServer } from '../../test/psdb/server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     psdbUrl: string;
+    oauthSigningKey: string;
   }
 }
 
@@ -14,6 +15,7 @@ export default async function setup(project: TestProject) {
   await createDatabase(database);
   const server = await startPsdbServer({ database });
   project.provide('psdbUrl', server.url);
+  project.provide('oauthSigningKey', generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64'));
   return async () => {
     await server.close();
     await dropDatabase(database);

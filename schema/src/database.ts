@@ -103,7 +103,43 @@ export interface SchemaMigrationsTable {
   finished_at: Millis | null;
 }
 
+export interface OAuthClientsTable {
+  id: string;
+  name: string;
+  /** JSON string[]; `{PORT}` stands for any port on the loopback hosts. */
+  redirect_uris: string;
+  requires_approval: Flag;
+  created_at: Millis;
+}
+
+export interface OAuthAuthorizationsTable {
+  id: string;
+  user_id: string;
+  client_id: string;
+  scope: string;
+  created_at: Millis;
+  expires_at: Millis;
+  refresh_seq: number;
+  last_used_at: Millis | null;
+}
+
+export interface OAuthCodesTable {
+  code_hash: string;
+  user_id: string;
+  client_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  scope: string;
+  created_at: Millis;
+  expires_at: Millis;
+  used_at: Millis | null;
+  authorization_id: string | null;
+}
+
 export interface Database {
+  oauth_clients: OAuthClientsTable;
+  oauth_authorizations: OAuthAuthorizationsTable;
+  oauth_codes: OAuthCodesTable;
   users: UsersTable;
   local_accounts: LocalAccountsTable;
   browser_sessions: BrowserSessionsTable;
@@ -120,6 +156,7 @@ export type Profile = Selectable<ProfilesTable>;
 export type NewProfile = Insertable<ProfilesTable>;
 export type ProfileUpdate = Updateable<ProfilesTable>;
 export type BrowserSession = Selectable<BrowserSessionsTable>;
+export type OAuthAuthorization = Selectable<OAuthAuthorizationsTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
 export type NewAuditEntry = Insertable<AuditLogTable>;
 export type { ColumnType };

@@ -50,6 +50,41 @@ CREATE TABLE `node_profiles` (
   PRIMARY KEY (`node_id`,`profile_id`),
   KEY `node_profiles_profile` (`profile_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `oauth_authorizations` (
+  `id` varchar(64) NOT NULL,
+  `user_id` varchar(255) NOT NULL,
+  `client_id` varchar(255) NOT NULL,
+  `scope` varchar(255) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  `refresh_seq` int(11) NOT NULL,
+  `last_used_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `oauth_authorizations_user` (`user_id`),
+  KEY `oauth_authorizations_expiry` (`expires_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `oauth_clients` (
+  `id` varchar(255) NOT NULL,
+  `name` varchar(255) NOT NULL,
+  `redirect_uris` text NOT NULL,
+  `requires_approval` int(11) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `oauth_codes` (
+  `code_hash` varchar(64) NOT NULL,
+  `user_id` varchar(255) NOT NULL,
+  `client_id` varchar(255) NOT NULL,
+  `redirect_uri` varchar(1024) NOT NULL,
+  `code_challenge` varchar(128) NOT NULL,
+  `scope` varchar(255) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  `used_at` bigint(20) DEFAULT NULL,
+  `authorization_id` varchar(64) DEFAULT NULL,
+  PRIMARY KEY (`code_hash`),
+  KEY `oauth_codes_expiry` (`expires_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `profiles` (
   `id` varchar(255) NOT NULL,
   `display_name` varchar(255) NOT NULL,

@@ -24,6 +24,7 @@ export function Layout({ title, user, csrf, children }: LayoutProps) {
           {user ? (
             <nav aria-label="Main">
               <a href="/">Home</a>
+              <a href="/account">Account</a>
               {user.isAdmin ? <a href="/admin/profiles">Profiles</a> : null}
               {user.isAdmin ? <a href="/admin/users">Users</a> : null}
               {user.isAdmin ? <a href="/admin/audit">Audit log</a> : null}

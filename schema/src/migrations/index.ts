@@ -1,4 +1,5 @@
 import { m0001_core } from './0001_core.ts';
+import { m0002_oauth } from './0002_oauth.ts';
 import type { Migration } from './helpers.ts';
 
 /**
@@ -6,6 +7,6 @@ import type { Migration } from './helpers.ts';
  * explicit. Never edit or reorder a shipped entry: add a new one. The schema snapshot test
  * (test/migrations.test.ts) fails when the resulting schema changes without a snapshot update.
  */
-export const migrations: readonly Migration[] = [m0001_core];
+export const migrations: readonly Migration[] = [m0001_core, m0002_oauth];
 
 export type { Dialect, Migration, MigrationContext } from './helpers.ts';
