@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { ensureDebianPackages, ensureDependencies, root, run, wranglerEnv } from './lib.mjs';
 
 ensureDependencies();
-// Debian tools the tiers use (none yet for the portal-only tiers; the network tiers add theirs here).
-const missing = ensureDebianPackages([]);
+// Debian tools the tiers use: real wg/wireguard-go and openvpn check the configs the portal makes.
+const missing = ensureDebianPackages([{ pkg: 'wireguard-tools' }, { pkg: 'wireguard-go' }, { pkg: 'openvpn' }, { pkg: 'openssl' }, { pkg: 'iproute2' }]);
 if (missing.length) console.warn(`! not root, cannot install: ${missing.join(' ')}; tiers that need them will fail`);
 
 const mariadb = spawnSync('mariadb', ['-h127.0.0.1', '-uroot', '-e', 'select 1'], { encoding: 'utf8' });

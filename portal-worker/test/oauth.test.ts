@@ -38,13 +38,14 @@ describe('authorization endpoint', () => {
   it('never redirects to an unregistered redirect URI or for an unknown client', async () => {
     const { browser } = await signedIn('d1');
     const { challenge } = await pkcePair();
-    for (const overrides of [
+    const cases: Record<string, string>[] = [
       { redirect_uri: 'http://127.0.0.1:43210/elsewhere' },
       { redirect_uri: 'http://localhost:43210/callback' },
       { redirect_uri: 'https://evil.example/callback' },
       { redirect_uri: 'http://127.0.0.1:99999/callback' },
       { client_id: 'org.example.unknown' },
-    ]) {
+    ];
+    for (const overrides of cases) {
       const r = await browser.fetch(`/oauth/authorize?${authorizeQuery(challenge, overrides)}`);
       expect(r.status, JSON.stringify(overrides)).toBe(400);
       expect(r.headers.get('location')).toBeNull();

@@ -59,6 +59,7 @@ export interface ProfilesTable {
   ovpn_udp_ports: string;
   ovpn_tcp_ports: string;
   preferred_proto: 'openvpn' | 'wireguard';
+  tls_crypt_key: string | null;
   created_at: Millis;
   updated_at: Millis;
 }
@@ -69,6 +70,7 @@ export interface NodesTable {
   host_name: string;
   created_at: Millis;
   revoked_at: Millis | null;
+  wg_public_key: string | null;
 }
 
 /** Which node serves which profile, with that node's own disjoint address ranges. */
@@ -136,7 +138,34 @@ export interface OAuthCodesTable {
   authorization_id: string | null;
 }
 
+export interface WgPeersTable {
+  public_key: string;
+  profile_id: string;
+  node_id: string;
+  user_id: string;
+  /** NULL for configurations made in the browser portal (not by an app). */
+  authorization_id: string | null;
+  display_name: string;
+  ip_four: string;
+  ip_six: string;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
+export interface CertificatesTable {
+  common_name: string;
+  profile_id: string;
+  node_id: string;
+  user_id: string;
+  authorization_id: string | null;
+  display_name: string;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
 export interface Database {
+  wg_peers: WgPeersTable;
+  certificates: CertificatesTable;
   oauth_clients: OAuthClientsTable;
   oauth_authorizations: OAuthAuthorizationsTable;
   oauth_codes: OAuthCodesTable;

@@ -23,6 +23,20 @@ CREATE TABLE `browser_sessions` (
   KEY `browser_sessions_user` (`user_id`),
   KEY `browser_sessions_expiry` (`expires_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `certificates` (
+  `common_name` varchar(64) NOT NULL,
+  `profile_id` varchar(255) NOT NULL,
+  `node_id` varchar(255) NOT NULL,
+  `user_id` varchar(255) NOT NULL,
+  `authorization_id` varchar(64) DEFAULT NULL,
+  `display_name` varchar(255) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`common_name`),
+  KEY `certificates_user` (`user_id`),
+  KEY `certificates_authorization` (`authorization_id`),
+  KEY `certificates_expiry` (`expires_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `local_accounts` (
   `user_id` varchar(255) NOT NULL,
   `password_hash` varchar(255) NOT NULL,
@@ -36,6 +50,7 @@ CREATE TABLE `nodes` (
   `host_name` varchar(255) NOT NULL,
   `created_at` bigint(20) NOT NULL,
   `revoked_at` bigint(20) DEFAULT NULL,
+  `wg_public_key` varchar(64) DEFAULT NULL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `name` (`name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -107,6 +122,7 @@ CREATE TABLE `profiles` (
   `preferred_proto` varchar(16) NOT NULL,
   `created_at` bigint(20) NOT NULL,
   `updated_at` bigint(20) NOT NULL,
+  `tls_crypt_key` text DEFAULT NULL,
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `schema_migrations` (
@@ -125,4 +141,23 @@ CREATE TABLE `users` (
   `created_at` bigint(20) NOT NULL,
   `last_seen_at` bigint(20) DEFAULT NULL,
   PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `wg_peers` (
+  `public_key` varchar(64) NOT NULL,
+  `profile_id` varchar(255) NOT NULL,
+  `node_id` varchar(255) NOT NULL,
+  `user_id` varchar(255) NOT NULL,
+  `authorization_id` varchar(64) DEFAULT NULL,
+  `display_name` varchar(255) NOT NULL,
+  `ip_four` varchar(64) NOT NULL,
+  `ip_six` varchar(64) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`public_key`),
+  UNIQUE KEY `ip_four` (`ip_four`),
+  UNIQUE KEY `ip_six` (`ip_six`),
+  KEY `wg_peers_user` (`user_id`),
+  KEY `wg_peers_authorization` (`authorization_id`),
+  KEY `wg_peers_node_profile` (`node_id`,`profile_id`),
+  KEY `wg_peers_expiry` (`expires_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
