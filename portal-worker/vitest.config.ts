@@ -12,7 +12,7 @@ export default defineConfig({
         bindings: {
           SETUP_TOKEN: 'test-setup-token-0123456789',
           PSDB_URL: inject('psdbUrl'),
-          OAUTH_SIGNING_KEY: inject('oauthSigningKey'),
+          ...inject('secrets'),
         },
       },
     })),

@@ -1,6 +1,7 @@
 // `npm start`: the portal on the embedded default (local D1 in .data/), first-run admin included.
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, root, wranglerEnv } from './lib.mjs';
@@ -16,8 +17,9 @@ mkdirSync(DATA, { recursive: true });
 // Worker secrets instead). Files are 0600 and passed by path, never on the command line.
 const secretsFile = join(DATA, 'secrets.env');
 if (!existsSync(secretsFile)) {
-  const signing = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
-  writeFileSync(secretsFile, `OAUTH_SIGNING_KEY=${signing}\n`, { mode: 0o600 });
+  const made = spawnSync('npx', ['tsx', 'scripts/secrets.ts'], { cwd: root, encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`could not make the portal secrets: ${made.stderr}`);
+  writeFileSync(secretsFile, made.stdout, { mode: 0o600 });
 }
 // A fresh setup token each run: it only works while no account exists, so it is useless after first run.
 const setupToken = randomBytes(24).toString('base64url');

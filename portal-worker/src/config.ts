@@ -16,6 +16,9 @@ const ConfigSchema = z
     OAUTH_SIGNING_KEY: z.string().min(32).optional(),
     AUTHORIZATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
     ACCESS_TOKEN_MINUTES: minutes(60, 24 * 60),
+    VPN_CA_CERT: z.string().min(32).optional(),
+    VPN_CA_KEY: z.string().min(32).optional(),
+    MAX_ACTIVE_API_CONFIGS: z.coerce.number().int().min(0).max(100).default(3),
   })
   .refine((c) => c.DB_DRIVER !== 'planetscale' || c.DATABASE_URL, {
     message: 'DB_DRIVER=planetscale needs the DATABASE_URL secret',
@@ -30,6 +33,13 @@ export interface Config {
   setupToken: string | undefined;
   login: { maxFailuresAccount: number; maxFailuresIp: number; windowMs: number };
   oauth: { signingKey: string | undefined; authorizationMs: number; accessTokenMs: number };
+  vpn: { caCert: string | undefined; caKey: string | undefined; maxActiveApiConfigs: number };
+}
+
+/** Secrets holding PEM may be given as PEM or as its base64 (one line, easier for env files). */
+function pem(value: string | undefined): string | undefined {
+  if (!value || value.includes('-----BEGIN')) return value;
+  return atob(value.trim());
 }
 
 export class ConfigError extends Error {
@@ -64,6 +74,7 @@ export function parseConfig(env: Bindings): Config {
       authorizationMs: c.AUTHORIZATION_DAYS * 24 * 3_600_000,
       accessTokenMs: c.ACCESS_TOKEN_MINUTES * 60_000,
     },
+    vpn: { caCert: pem(c.VPN_CA_CERT), caKey: pem(c.VPN_CA_KEY), maxActiveApiConfigs: c.MAX_ACTIVE_API_CONFIGS },
   };
   cache.set(env, config);
   return config;

@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import type { LoginThrottle } from './throttle/login-throttle.ts';
 import type { Db } from './db/types.ts';
+import type { NodeNotifier } from './domain/node-door.ts';
 import type { ApiAuth } from './oauth/bearer.ts';
 import type { CurrentUser } from './store/users.ts';
 
@@ -19,6 +20,9 @@ export interface Bindings {
   OAUTH_SIGNING_KEY?: string;
   AUTHORIZATION_DAYS?: string;
   ACCESS_TOKEN_MINUTES?: string;
+  VPN_CA_CERT?: string;
+  VPN_CA_KEY?: string;
+  MAX_ACTIVE_API_CONFIGS?: string;
 }
 
 /** Which error rendering a route's audience reads (CONVENTIONS habit 4). */
@@ -33,6 +37,8 @@ export interface Variables {
   /** The secret the CSRF token is bound to: the session cookie, or the pre-session cookie. */
   csrfSecret: string | null;
   sessionSecret: string | null;
+  /** Where node-visible changes are announced (domain/node-door.ts). */
+  notifier: NodeNotifier;
   /** Set by the bearer middleware on /api/v3. */
   apiAuth: ApiAuth;
 }

@@ -1,11 +1,12 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { makeSecrets } from '../../scripts/secrets.ts';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, dropDatabase, startPsdbServer } from '../../test/psdb/server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     psdbUrl: string;
-    oauthSigningKey: string;
+    secrets: Record<string, string>;
   }
 }
 
@@ -15,7 +16,7 @@ export default async function setup(project: TestProject) {
   await createDatabase(database);
   const server = await startPsdbServer({ database });
   project.provide('psdbUrl', server.url);
-  project.provide('oauthSigningKey', generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64'));
+  project.provide('secrets', await makeSecrets());
   return async () => {
     await server.close();
     await dropDatabase(database);

@@ -22,8 +22,15 @@ const envs: Record<Driver, Cloudflare.Env> = {
 };
 const dbs: Partial<Record<Driver, Db>> = {};
 
-export function envFor(driver: Driver): Cloudflare.Env {
-  return envs[driver];
+const overridden = new Map<string, Cloudflare.Env>();
+
+/** The env of a driver, optionally with some vars changed (one object per combination, like production). */
+export function envFor(driver: Driver, vars: Record<string, string> = {}): Cloudflare.Env {
+  if (!Object.keys(vars).length) return envs[driver];
+  const key = `${driver}:${JSON.stringify(vars)}`;
+  let e = overridden.get(key);
+  if (!e) overridden.set(key, (e = { ...envs[driver], ...vars }));
+  return e;
 }
 
 /** The same database handle the app uses, for arranging and inspecting state. */
@@ -58,6 +65,7 @@ export class Browser {
     readonly driver: Driver = 'd1',
     readonly ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`,
     readonly origin = 'http://portal.test',
+    readonly vars: Record<string, string> = {},
   ) {}
 
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
@@ -65,7 +73,7 @@ export class Browser {
     if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     if (!headers.has('cf-connecting-ip')) headers.set('cf-connecting-ip', this.ip);
     const ctx = createExecutionContext();
-    const res = await app.fetch(new Request(this.origin + path, { ...init, headers, redirect: 'manual' }), envFor(this.driver), ctx);
+    const res = await app.fetch(new Request(this.origin + path, { ...init, headers, redirect: 'manual' }), envFor(this.driver, this.vars), ctx);
     await waitOnExecutionContext(ctx);
     for (const line of setCookies(res)) {
       const [pair = '', ...attrs] = line.split(';');
@@ -104,9 +112,9 @@ export class Browser {
   }
 }
 
-export async function signedIn(driver: Driver, opts: { admin?: boolean; permissions?: string[] } = {}): Promise<{ browser: Browser; id: string }> {
+export async function signedIn(driver: Driver, opts: { admin?: boolean; permissions?: string[]; vars?: Record<string, string> } = {}): Promise<{ browser: Browser; id: string }> {
   const id = await makeUser(driver, opts);
-  const browser = new Browser(driver);
+  const browser = new Browser(driver, undefined, undefined, opts.vars);
   const r = await browser.login(id);
   if (r.status !== 303) throw new Error(`login failed: ${r.status} ${await r.text()}`);
   return { browser, id };

@@ -196,6 +196,11 @@ async function everyAdminRoute(b: Browser, tokenPage = '/') {
     ['POST', '/admin/api/users/x/disable'],
     ['POST', '/admin/api/users/x/enable'],
     ['GET', '/admin/api/audit'],
+    ['GET', '/admin/api/nodes'],
+    ['POST', '/admin/api/nodes'],
+    ['GET', '/admin/api/nodes/x'],
+    ['PUT', '/admin/api/nodes/x'],
+    ['DELETE', '/admin/api/nodes/x'],
   ];
   const out: [string, number][] = [];
   for (const p of pages) out.push([`GET ${p}`, (await b.fetch(p)).status]);

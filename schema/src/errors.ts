@@ -15,3 +15,11 @@ function errorText(err: unknown): string {
   }
   return String(err);
 }
+
+/**
+ * MySQL aborts one side of a deadlock (errno 1213) or a lock wait (1205) and asks the client to
+ * run the transaction again; nothing of it was applied.
+ */
+export function isTransientTxError(err: unknown): boolean {
+  return /errno 1213|errno 1205|Deadlock found|Lock wait timeout/i.test(errorText(err));
+}

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { makeSecrets } from '../../scripts/secrets.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,6 @@ export interface Portal {
   stop(): Promise<void>;
 }
 
-export function newSigningKey(): string {
-  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
-}
-
 /**
  * The real portal in workerd on a loopback port, from the real wrangler.toml, with its own
  * fresh storage folder: what `npm start` runs, minus the console.
@@ -23,7 +19,7 @@ export function newSigningKey(): string {
 export async function startPortal(vars: Record<string, string> = {}): Promise<Portal> {
   const persist = mkdtempSync(join(tmpdir(), 'edgeport-portal-'));
   const bindings: Record<string, { type: 'secret_text'; value: string }> = {};
-  for (const [k, v] of Object.entries({ OAUTH_SIGNING_KEY: newSigningKey(), SETUP_TOKEN, ...vars })) bindings[k] = { type: 'secret_text', value: v };
+  for (const [k, v] of Object.entries({ ...(await makeSecrets()), SETUP_TOKEN, ...vars })) bindings[k] = { type: 'secret_text', value: v };
   const worker = await unstable_startWorker({
     config: join(ROOT, 'wrangler.toml'),
     bindings,

@@ -2,7 +2,7 @@ import { castSafeIntegers } from './planetscale-cast.ts';
 import { CompiledQuery, Kysely, type Compilable } from 'kysely';
 import { D1Dialect } from 'kysely-d1';
 import { PlanetScaleDialect } from 'kysely-planetscale';
-import type { Database } from '@edgeport/schema';
+import { isTransientTxError, type Database } from '@edgeport/schema';
 import type { Config } from '../config.ts';
 import type { Bindings } from '../env.ts';
 import type { Db } from './types.ts';
@@ -28,6 +28,8 @@ export function d1Db(binding: D1Database): Db {
   };
 }
 
+const TX_ATTEMPTS = 5;
+
 export function planetscaleDb(url: string, fetchImpl: typeof fetch = fetch): Db {
   // The driver is told to use the runtime's fetch; kysely-planetscale builds its own Client from this config.
   const config = { url, fetch: fetchImpl, cast: castSafeIntegers };
@@ -37,9 +39,23 @@ export function planetscaleDb(url: string, fetchImpl: typeof fetch = fetch): Db 
     dialect: 'mysql',
     async atomic(queries) {
       if (queries.length === 0) return;
-      await kysely.transaction().execute(async (tx) => {
-        for (const q of queries) await tx.executeQuery(compiled(q));
-      });
+      const list = queries.map(compiled);
+      // READ COMMITTED: our writes are keyed lookups, and it spares the gap locks under which
+      // concurrent allocations on one range deadlock. A deadlock victim is retried whole.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await kysely
+            .transaction()
+            .setIsolationLevel('read committed')
+            .execute(async (tx) => {
+              for (const q of list) await tx.executeQuery(q);
+            });
+          return;
+        } catch (err) {
+          if (attempt >= TX_ATTEMPTS || !isTransientTxError(err)) throw err;
+          await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+        }
+      }
     },
   };
 }

@@ -1,12 +1,20 @@
 import type { Db } from '../db/types.ts';
 import { AppError } from '../errors.ts';
 import type { AuditContext } from '../store/audit.ts';
-import { deleteAuthorization } from '../store/oauth.ts';
+import { nodesOfAuthorization } from '../store/configs.ts';
+import { deleteAuthorizationStatements } from '../store/oauth.ts';
+import { applyNodeChange, type NodeNotifier } from './node-door.ts';
 
-/** A user revokes one of their own app authorizations; its tokens stop working on the next call. */
-export async function revokeAuthorization(db: Db, userId: string, authorizationId: string, now: number, audit: AuditContext): Promise<void> {
+/** Ends an app authorization: its configs leave their nodes and its tokens stop on the next call. */
+export async function endAuthorization(db: Db, notifier: NodeNotifier, id: string, now: number, action: string, audit: AuditContext): Promise<void> {
+  const nodes = await nodesOfAuthorization(db, id);
+  await applyNodeChange(db, notifier, deleteAuthorizationStatements(db, id, now, action, audit), nodes, action);
+}
+
+/** A user revokes one of their own app authorizations. */
+export async function revokeAuthorization(db: Db, notifier: NodeNotifier, userId: string, authorizationId: string, now: number, audit: AuditContext): Promise<void> {
   const row = await db.kysely.selectFrom('oauth_authorizations').select(['id', 'user_id']).where('id', '=', authorizationId).executeTakeFirst();
   // Someone else's authorization is answered like a missing one: ids are not to be probed.
   if (!row || row.user_id !== userId) throw new AppError('not_found', 'no such authorization');
-  await deleteAuthorization(db, row.id, now, 'oauth.revoke', audit);
+  await endAuthorization(db, notifier, row.id, now, 'oauth.revoke', audit);
 }

@@ -1,23 +1,28 @@
+import { isUniqueViolation } from '@edgeport/schema';
 import type { Db } from '../db/types.ts';
 import { AppError, type FieldError } from '../errors.ts';
 import type { AuditContext } from '../store/audit.ts';
-import { createProfile, deleteProfile, getProfile, rangesInUse, updateProfile } from '../store/profiles.ts';
+import { createProfileStatements, deleteProfileStatements, getProfile, nodesOfProfile, rangesInUse, updateProfileStatements } from '../store/profiles.ts';
+import { applyNodeChange, type NodeNotifier } from './node-door.ts';
 import { validateProfile, type ProfileConfig } from './profile.ts';
 
 export type SaveResult = { ok: true; profile: ProfileConfig } | { ok: false; errors: FieldError[] };
 
-// Node-visible changes will go through the node channel's single door (issue: node channel);
-// today a profile change only touches the database.
-
 export async function createProfileCommand(db: Db, input: unknown, now: number, audit: AuditContext): Promise<SaveResult> {
   const result = validateProfile(input, await rangesInUse(db, null));
   if (!result.ok) return result;
-  await createProfile(db, result.profile, now, audit);
+  try {
+    // No node serves a new profile yet, so there is nobody to tell.
+    await db.atomic(createProfileStatements(db, result.profile, now, audit));
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('conflict', `profile "${result.profile.id}" already exists`);
+    throw err;
+  }
   return result;
 }
 
 /** Replaces the whole profile; the id in the path wins and cannot be changed. */
-export async function updateProfileCommand(db: Db, id: string, input: unknown, now: number, audit: AuditContext): Promise<SaveResult> {
+export async function updateProfileCommand(db: Db, notifier: NodeNotifier, id: string, input: unknown, now: number, audit: AuditContext): Promise<SaveResult> {
   const before = await getProfile(db, id);
   if (!before) throw new AppError('not_found', `no profile "${id}"`);
   if (typeof input === 'object' && input !== null && 'id' in input && (input as { id: unknown }).id !== id) {
@@ -25,12 +30,12 @@ export async function updateProfileCommand(db: Db, id: string, input: unknown, n
   }
   const result = validateProfile({ ...(input as object), id }, await rangesInUse(db, id));
   if (!result.ok) return result;
-  await updateProfile(db, before, result.profile, now, audit);
+  await applyNodeChange(db, notifier, updateProfileStatements(db, before, result.profile, now, audit), await nodesOfProfile(db, id), 'profile.update');
   return result;
 }
 
-export async function deleteProfileCommand(db: Db, id: string, now: number, audit: AuditContext): Promise<void> {
+export async function deleteProfileCommand(db: Db, notifier: NodeNotifier, id: string, now: number, audit: AuditContext): Promise<void> {
   const before = await getProfile(db, id);
   if (!before) throw new AppError('not_found', `no profile "${id}"`);
-  await deleteProfile(db, before, now, audit);
+  await applyNodeChange(db, notifier, deleteProfileStatements(db, before, now, audit), await nodesOfProfile(db, id), 'profile.delete');
 }

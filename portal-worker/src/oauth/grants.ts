@@ -2,7 +2,9 @@ import { randomToken, sha256Hex } from '../auth/crypto.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/types.ts';
 import { AppError } from '../errors.ts';
-import { consumeCode, createAuthorization, deleteAuthorization, findAuthorization, rotateRefresh } from '../store/oauth.ts';
+import { endAuthorization } from '../domain/authorization-commands.ts';
+import type { NodeNotifier } from '../domain/node-door.ts';
+import { consumeCode, createAuthorization, findAuthorization, rotateRefresh } from '../store/oauth.ts';
 import { findClient } from './clients.ts';
 import { verifierMatches } from './pkce.ts';
 import { signToken, signingKeys, verifyToken } from './tokens.ts';
@@ -36,7 +38,7 @@ async function tokensFor(config: Config, auth: { id: string; userId: string; exp
 }
 
 /** RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6). */
-export async function exchangeCode(db: Db, config: Config, form: URLSearchParams, now: number, requestId: string): Promise<TokenResponse> {
+export async function exchangeCode(db: Db, config: Config, notifier: NodeNotifier, form: URLSearchParams, now: number, requestId: string): Promise<TokenResponse> {
   const client = await requireClient(db, form);
   const code = form.get('code');
   const redirectUri = form.get('redirect_uri');
@@ -48,7 +50,7 @@ export async function exchangeCode(db: Db, config: Config, form: URLSearchParams
   if (consumed.kind === 'reused') {
     // RFC 6749 §4.1.2: a code used twice may be stolen; revoke what the first use produced.
     if (consumed.row.authorization_id) {
-      await deleteAuthorization(db, consumed.row.authorization_id, now, 'oauth.code_replayed', { actorUserId: null, requestId });
+      await endAuthorization(db, notifier, consumed.row.authorization_id, now, 'oauth.code_replayed', { actorUserId: null, requestId });
     }
     throw invalidGrant('the code was already used');
   }
@@ -70,7 +72,7 @@ export async function exchangeCode(db: Db, config: Config, form: URLSearchParams
 }
 
 /** RFC 6749 §6 with rotation: each refresh token works once; a replay revokes the authorization. */
-export async function refreshTokens(db: Db, config: Config, form: URLSearchParams, now: number, requestId: string): Promise<TokenResponse> {
+export async function refreshTokens(db: Db, config: Config, notifier: NodeNotifier, form: URLSearchParams, now: number, requestId: string): Promise<TokenResponse> {
   const client = await requireClient(db, form);
   const token = form.get('refresh_token');
   if (!token) throw new AppError('bad_request', 'missing "refresh_token"', { oauthError: 'invalid_request' });
@@ -83,7 +85,7 @@ export async function refreshTokens(db: Db, config: Config, form: URLSearchParam
   const seq = claims.seq as number;
   const rotated = seq === auth.refresh_seq && (await rotateRefresh(db, auth.id, seq, now));
   if (!rotated) {
-    await deleteAuthorization(db, auth.id, now, 'oauth.refresh_replayed', { actorUserId: null, requestId });
+    await endAuthorization(db, notifier, auth.id, now, 'oauth.refresh_replayed', { actorUserId: null, requestId });
     throw invalidGrant('the refresh token was already used; the authorization is revoked');
   }
   return tokensFor(config, { id: auth.id, userId: auth.user_id, expiresAt: auth.expires_at }, seq + 1, now);

@@ -29,6 +29,6 @@ account.get('/', async (c) => {
 account.post('/authorizations/:id/revoke', async (c) => {
   const user = c.var.user;
   if (!user) throw new AppError('unauthenticated', 'sign in first');
-  await revokeAuthorization(c.var.db, user.id, c.req.param('id'), Date.now(), { actorUserId: user.id, requestId: c.var.requestId });
+  await revokeAuthorization(c.var.db, c.var.notifier, user.id, c.req.param('id'), Date.now(), { actorUserId: user.id, requestId: c.var.requestId });
   return c.redirect('/account', 303);
 });

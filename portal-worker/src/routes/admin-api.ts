@@ -3,6 +3,8 @@ import type { AppEnv } from '../env.ts';
 import { AppError, type FieldError } from '../errors.ts';
 import { createProfileCommand, deleteProfileCommand, updateProfileCommand } from '../domain/profile-commands.ts';
 import { createLocalUserCommand } from '../domain/user-commands.ts';
+import { createNodeCommand, deleteNodeCommand, updateNodeCommand } from '../domain/node-commands.ts';
+import { getNode, listNodes } from '../store/nodes.ts';
 import { listAudit } from '../store/audit.ts';
 import { getProfile, listProfiles } from '../store/profiles.ts';
 import { getUser, listUsers, setUserDisabled } from '../store/users.ts';
@@ -41,13 +43,13 @@ adminApi.get('/profiles/:id', async (c) => {
 });
 
 adminApi.put('/profiles/:id', async (c) => {
-  const result = await updateProfileCommand(c.var.db, c.req.param('id'), await jsonBody(c), Date.now(), auditContext(c));
+  const result = await updateProfileCommand(c.var.db, c.var.notifier, c.req.param('id'), await jsonBody(c), Date.now(), auditContext(c));
   if (!result.ok) invalid(result.errors);
   return c.json(result.profile);
 });
 
 adminApi.delete('/profiles/:id', async (c) => {
-  await deleteProfileCommand(c.var.db, c.req.param('id'), Date.now(), auditContext(c));
+  await deleteProfileCommand(c.var.db, c.var.notifier, c.req.param('id'), Date.now(), auditContext(c));
   return c.body(null, 204);
 });
 
@@ -60,8 +62,33 @@ adminApi.post('/users', async (c) => {
 });
 
 adminApi.post('/users/:id/:action{disable|enable}', async (c) => {
-  await setUserDisabled(c.var.db, c.req.param('id'), c.req.param('action') === 'disable', Date.now(), auditContext(c));
+  await setUserDisabled(c.var.db, c.var.notifier, c.req.param('id'), c.req.param('action') === 'disable', Date.now(), auditContext(c));
   return c.json(await getUser(c.var.db, c.req.param('id')));
 });
 
 adminApi.get('/audit', async (c) => c.json({ entries: await listAudit(c.var.db) }));
+
+adminApi.get('/nodes', async (c) => c.json({ nodes: await listNodes(c.var.db) }));
+
+adminApi.post('/nodes', async (c) => {
+  const result = await createNodeCommand(c.var.db, c.var.notifier, await jsonBody(c), Date.now(), auditContext(c));
+  if (!result.ok) invalid(result.errors);
+  return c.json(await getNode(c.var.db, result.node.id), 201);
+});
+
+adminApi.get('/nodes/:id', async (c) => {
+  const node = await getNode(c.var.db, c.req.param('id'));
+  if (!node) throw new AppError('not_found', `no node "${c.req.param('id')}"`);
+  return c.json(node);
+});
+
+adminApi.put('/nodes/:id', async (c) => {
+  const result = await updateNodeCommand(c.var.db, c.var.notifier, c.req.param('id'), await jsonBody(c), Date.now(), auditContext(c));
+  if (!result.ok) invalid(result.errors);
+  return c.json(await getNode(c.var.db, result.node.id));
+});
+
+adminApi.delete('/nodes/:id', async (c) => {
+  await deleteNodeCommand(c.var.db, c.var.notifier, c.req.param('id'), Date.now(), auditContext(c));
+  return c.body(null, 204);
+});

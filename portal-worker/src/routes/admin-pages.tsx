@@ -50,13 +50,13 @@ adminPages.get('/profiles/:id', async (c) => {
 adminPages.post('/profiles/:id', async (c) => {
   const id = c.req.param('id');
   const values = { ...formValues(await c.req.parseBody()), id };
-  const result = await updateProfileCommand(c.var.db, id, profileInputFromForm(values), Date.now(), auditContext(c));
+  const result = await updateProfileCommand(c.var.db, c.var.notifier, id, profileInputFromForm(values), Date.now(), auditContext(c));
   if (result.ok) return c.redirect(`/admin/profiles/${encodeURIComponent(id)}`, 303);
   return c.html(<ProfileFormPage user={admin(c)} csrf={await csrfToken(c)} mode="edit" values={values} errors={result.errors} />, 400);
 });
 
 adminPages.post('/profiles/:id/delete', async (c) => {
-  await deleteProfileCommand(c.var.db, c.req.param('id'), Date.now(), auditContext(c));
+  await deleteProfileCommand(c.var.db, c.var.notifier, c.req.param('id'), Date.now(), auditContext(c));
   return c.redirect('/admin/profiles', 303);
 });
 
@@ -78,7 +78,7 @@ adminPages.post('/users', async (c) => {
 });
 
 adminPages.post('/users/:id/:action{disable|enable}', async (c) => {
-  await setUserDisabled(c.var.db, c.req.param('id'), c.req.param('action') === 'disable', Date.now(), auditContext(c));
+  await setUserDisabled(c.var.db, c.var.notifier, c.req.param('id'), c.req.param('action') === 'disable', Date.now(), auditContext(c));
   return c.redirect('/admin/users', 303);
 });
 

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { bearer } from '../oauth/bearer.ts';
+import { connectCommand, disconnectCommand } from '../domain/connect.ts';
 import { allowedFor, listProfiles } from '../store/profiles.ts';
 
 /** The eduVPN client API v3 (eduvpn.md §1.3), for the unchanged eduVPN / Let's Connect! apps. */
@@ -46,4 +47,44 @@ apiV3.get('/info', async (c) => {
       })),
     },
   });
+});
+
+/** Form bodies only (eduvpn.md §1.3); an empty body is an empty form. */
+async function formBody(c: { req: { header(n: string): string | undefined; arrayBuffer(): Promise<ArrayBuffer> } }): Promise<URLSearchParams> {
+  const type = c.req.header('content-type') ?? '';
+  // Decoded by hand: workerd warns when .text() reads a body whose type is not text/*.
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
+  if (text && !type.startsWith('application/x-www-form-urlencoded')) throw new AppError('bad_request', 'send the parameters as application/x-www-form-urlencoded');
+  const form = new URLSearchParams(text);
+  for (const name of new Set(form.keys())) if (form.getAll(name).length > 1) throw new AppError('bad_request', `parameter "${name}" was sent more than once`);
+  return form;
+}
+
+apiV3.post('/connect', async (c) => {
+  const form = await formBody(c);
+  const url = new URL(c.req.url);
+  const result = await connectCommand(
+    {
+      db: c.var.db,
+      config: c.var.config,
+      notifier: c.var.notifier,
+      now: Date.now(),
+      random: Math.random,
+      portalUrl: `${url.origin}/`,
+      audit: { actorUserId: c.var.apiAuth.userId, requestId: c.var.requestId },
+    },
+    c.var.apiAuth,
+    form,
+    c.req.header('accept'),
+  );
+  // The authorization's expiry, not the token's: apps drive their renew countdown from it.
+  c.header('Expires', new Date(result.expiresAt).toUTCString());
+  c.header('Cache-Control', 'no-store');
+  return c.body(result.body, 200, { 'Content-Type': result.contentType });
+});
+
+apiV3.post('/disconnect', async (c) => {
+  await formBody(c);
+  await disconnectCommand(c.var.db, c.var.notifier, c.var.apiAuth);
+  return c.body(null, 204);
 });

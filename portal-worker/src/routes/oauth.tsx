@@ -77,16 +77,16 @@ oauth.post('/token', async (c) => {
   if (!(c.req.header('content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
     throw new AppError('bad_request', 'send the token request as application/x-www-form-urlencoded', { oauthError: 'invalid_request' });
   }
-  const form = new URLSearchParams(await c.req.text());
+  const form = new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()));
   for (const name of new Set(form.keys())) {
     if (form.getAll(name).length > 1) throw new AppError('bad_request', `parameter "${name}" was sent more than once`, { oauthError: 'invalid_request' });
   }
   const grant = form.get('grant_type');
   const result =
     grant === 'authorization_code'
-      ? await exchangeCode(c.var.db, c.var.config, form, Date.now(), c.var.requestId)
+      ? await exchangeCode(c.var.db, c.var.config, c.var.notifier, form, Date.now(), c.var.requestId)
       : grant === 'refresh_token'
-        ? await refreshTokens(c.var.db, c.var.config, form, Date.now(), c.var.requestId)
+        ? await refreshTokens(c.var.db, c.var.config, c.var.notifier, form, Date.now(), c.var.requestId)
         : null;
   if (!result) throw new AppError('bad_request', 'grant_type must be authorization_code or refresh_token', { oauthError: 'unsupported_grant_type' });
   return c.json(result);

@@ -1,5 +1,6 @@
 import type { Db } from '../db/types.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
+import { deleteConfigsOfAuthorization } from './configs.ts';
 
 export interface NewCode {
   codeHash: string;
@@ -106,13 +107,14 @@ export async function rotateRefresh(db: Db, id: string, seq: number, now: number
   return Number(r.numUpdatedRows) === 1;
 }
 
-/** Deletes an authorization and what hangs off it (the cascade is ours, see README). */
-export async function deleteAuthorization(db: Db, id: string, now: number, action: string, audit: AuditContext): Promise<void> {
-  await db.atomic([
+/** Statements deleting an authorization and what hangs off it (the cascade is ours, see README). */
+export function deleteAuthorizationStatements(db: Db, id: string, now: number, action: string, audit: AuditContext) {
+  return [
+    ...deleteConfigsOfAuthorization(db, id),
     db.kysely.updateTable('oauth_codes').set({ authorization_id: null }).where('authorization_id', '=', id),
     db.kysely.deleteFrom('oauth_authorizations').where('id', '=', id),
     auditInsert(db, audit, now, action, 'authorization', id, null, null),
-  ]);
+  ];
 }
 
 export async function listAuthorizations(db: Db, userId: string, now: number) {

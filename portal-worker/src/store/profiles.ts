@@ -1,6 +1,5 @@
-import { isUniqueViolation, type Profile } from '@edgeport/schema';
+import type { Profile } from '@edgeport/schema';
 import type { Db } from '../db/types.ts';
-import { AppError } from '../errors.ts';
 import type { ProfileConfig, RangeInUse } from '../domain/profile.ts';
 import { parseList, parseNumbers } from './json.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
@@ -78,42 +77,58 @@ export async function rangesInUse(db: Db, exceptProfile: string | null): Promise
     if (p.id === exceptProfile) continue;
     for (const c of cols) if (p[c]) out.push({ owner: `profile "${p.id}"`, cidr: p[c] as string });
   }
+  // A profile's node ranges count against its own ranges too: they must stay disjoint.
   for (const n of nodeRanges) {
-    if (n.profile_id === exceptProfile) continue;
     for (const c of cols) if (n[c]) out.push({ owner: `profile "${n.profile_id}" on node "${n.node_id}"`, cidr: n[c] as string });
   }
   return out;
 }
 
-export async function createProfile(db: Db, p: ProfileConfig, now: number, audit: AuditContext): Promise<void> {
-  try {
-    await db.atomic([
-      db.kysely.insertInto('profiles').values({ id: p.id, ...columns(p), created_at: now, updated_at: now }),
-      auditInsert(db, audit, now, 'profile.create', 'profile', p.id, null, p),
-    ]);
-  } catch (err) {
-    if (isUniqueViolation(err)) throw new AppError('conflict', `profile "${p.id}" already exists`);
-    throw err;
-  }
+export function createProfileStatements(db: Db, p: ProfileConfig, now: number, audit: AuditContext) {
+  return [
+    db.kysely.insertInto('profiles').values({ id: p.id, ...columns(p), tls_crypt_key: null, created_at: now, updated_at: now }),
+    auditInsert(db, audit, now, 'profile.create', 'profile', p.id, null, p),
+  ];
 }
 
-export async function updateProfile(db: Db, before: ProfileConfig, p: ProfileConfig, now: number, audit: AuditContext): Promise<void> {
-  await db.atomic([
+export function updateProfileStatements(db: Db, before: ProfileConfig, p: ProfileConfig, now: number, audit: AuditContext) {
+  return [
     db.kysely.updateTable('profiles').set({ ...columns(p), updated_at: now }).where('id', '=', p.id),
     auditInsert(db, audit, now, 'profile.update', 'profile', p.id, before, p),
-  ]);
+  ];
 }
 
-/** Deletes the profile and its node assignments together (the cascade is ours, not the database's). */
-export async function deleteProfile(db: Db, before: ProfileConfig, now: number, audit: AuditContext): Promise<void> {
-  await db.atomic([
+/** Deletes the profile with its node assignments and configurations (the cascade is ours, not the database's). */
+export function deleteProfileStatements(db: Db, before: ProfileConfig, now: number, audit: AuditContext) {
+  return [
+    db.kysely.deleteFrom('wg_peers').where('profile_id', '=', before.id),
+    db.kysely.deleteFrom('certificates').where('profile_id', '=', before.id),
     db.kysely.deleteFrom('node_profiles').where('profile_id', '=', before.id),
     db.kysely.deleteFrom('profiles').where('id', '=', before.id),
     auditInsert(db, audit, now, 'profile.delete', 'profile', before.id, before, null),
-  ]);
+  ];
+}
+
+export async function nodesOfProfile(db: Db, profileId: string): Promise<string[]> {
+  const rows = await db.kysely.selectFrom('node_profiles').select('node_id').where('profile_id', '=', profileId).execute();
+  return rows.map((r) => r.node_id);
 }
 
 /** Profiles this user may use: an ACL of null admits everyone, else any shared permission (OR). */
 export function allowedFor(profiles: ProfileConfig[], permissions: readonly string[]): ProfileConfig[] {
   return profiles.filter((p) => p.acl_permissions === null || p.acl_permissions.some((a) => permissions.includes(a)));
+}
+
+/**
+ * The profile's OpenVPN tls-crypt key, made on first need and kept in the database so that every
+ * portal instance and node uses the same one: the conditional update lets the first writer win.
+ */
+export async function ensureTlsCryptKey(db: Db, profileId: string, make: () => string): Promise<string> {
+  const read = () => db.kysely.selectFrom('profiles').select('tls_crypt_key').where('id', '=', profileId).executeTakeFirst();
+  const row = await read();
+  if (row?.tls_crypt_key) return row.tls_crypt_key;
+  await db.kysely.updateTable('profiles').set({ tls_crypt_key: make() }).where('id', '=', profileId).where('tls_crypt_key', 'is', null).execute();
+  const again = await read();
+  if (!again?.tls_crypt_key) throw new Error(`profile ${profileId} vanished while making its tls-crypt key`);
+  return again.tls_crypt_key;
 }

@@ -3,6 +3,8 @@ import { AppError } from '../errors.ts';
 import type { Db } from '../db/types.ts';
 import { parseList } from './json.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
+import { deleteConfigsOfUser, nodesOfUser } from './configs.ts';
+import { applyNodeChange, type NodeNotifier } from '../domain/node-door.ts';
 
 export interface CurrentUser {
   id: string;
@@ -109,15 +111,31 @@ export async function listUsers(db: Db, limit = 500): Promise<UserView[]> {
  * Disabling takes effect at once: the flag is checked on every session lookup, and the user's
  * browser sessions are deleted in the same batch. (Later: VPN configs go through the node door.)
  */
-export async function setUserDisabled(db: Db, userId: string, disabled: boolean, now: number, audit: AuditContext): Promise<void> {
+export async function setUserDisabled(db: Db, notifier: NodeNotifier, userId: string, disabled: boolean, now: number, audit: AuditContext): Promise<void> {
   const before = await getUser(db, userId);
   if (!before) throw new AppError('not_found', `no user "${userId}"`);
   if (audit.actorUserId === userId) throw new AppError('forbidden', 'administrators cannot disable or enable themselves');
-  await db.atomic([
-    db.kysely.updateTable('users').set({ is_disabled: disabled ? 1 : 0 }).where('id', '=', userId),
-    ...(disabled ? [db.kysely.deleteFrom('browser_sessions').where('user_id', '=', userId)] : []),
-    auditInsert(db, audit, now, disabled ? 'user.disable' : 'user.enable', 'user', userId, { is_disabled: before.isDisabled }, { is_disabled: disabled }),
-  ]);
+  // Disabling ends everything the user holds (upstream: kills all configs, revokes all apps).
+  const ending = disabled
+    ? [
+        db.kysely.deleteFrom('browser_sessions').where('user_id', '=', userId),
+        ...deleteConfigsOfUser(db, userId),
+        db.kysely.updateTable('oauth_codes').set({ authorization_id: null }).where('user_id', '=', userId),
+        db.kysely.deleteFrom('oauth_authorizations').where('user_id', '=', userId),
+      ]
+    : [];
+  const nodes = disabled ? await nodesOfUser(db, userId) : [];
+  await applyNodeChange(
+    db,
+    notifier,
+    [
+      db.kysely.updateTable('users').set({ is_disabled: disabled ? 1 : 0 }).where('id', '=', userId),
+      ...ending,
+      auditInsert(db, audit, now, disabled ? 'user.disable' : 'user.enable', 'user', userId, { is_disabled: before.isDisabled }, { is_disabled: disabled }),
+    ],
+    nodes,
+    disabled ? 'user.disable' : 'user.enable',
+  );
 }
 
 export async function setPasswordHash(db: Db, userId: string, hash: string, now: number): Promise<void> {

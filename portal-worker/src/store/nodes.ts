@@ -1,0 +1,122 @@
+import type { Db } from '../db/types.ts';
+import { auditInsert, type AuditContext } from './audit.ts';
+
+export interface NodeProfileAssignment {
+  profile_id: string;
+  /** Overrides the node's host name for this profile's clients. */
+  host_name: string | null;
+  /** null: this node uses the profile's own ranges (only one node of a profile may). */
+  wireguard: { range_four: string; range_six: string } | null;
+  openvpn: { range_four: string; range_six: string } | null;
+}
+
+export interface NodeConfig {
+  id: string;
+  name: string;
+  host_name: string;
+  wg_public_key: string | null;
+  profiles: NodeProfileAssignment[];
+}
+
+export interface NodeView extends NodeConfig {
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function pair(four: string | null, six: string | null) {
+  return four && six ? { range_four: four, range_six: six } : null;
+}
+
+export async function listNodes(db: Db): Promise<NodeView[]> {
+  const [nodes, rows] = await Promise.all([
+    db.kysely.selectFrom('nodes').selectAll().orderBy('id').execute(),
+    db.kysely.selectFrom('node_profiles').selectAll().orderBy('profile_id').execute(),
+  ]);
+  return nodes.map((n) => ({
+    id: n.id,
+    name: n.name,
+    host_name: n.host_name,
+    wg_public_key: n.wg_public_key,
+    created_at: n.created_at,
+    revoked_at: n.revoked_at,
+    profiles: rows
+      .filter((r) => r.node_id === n.id)
+      .map((r) => ({ profile_id: r.profile_id, host_name: r.host_name, wireguard: pair(r.wg_range_four, r.wg_range_six), openvpn: pair(r.ovpn_range_four, r.ovpn_range_six) })),
+  }));
+}
+
+export async function getNode(db: Db, id: string): Promise<NodeView | null> {
+  return (await listNodes(db)).find((n) => n.id === id) ?? null;
+}
+
+function assignmentRows(db: Db, node: NodeConfig) {
+  return node.profiles.map((p) =>
+    db.kysely.insertInto('node_profiles').values({
+      node_id: node.id,
+      profile_id: p.profile_id,
+      host_name: p.host_name,
+      wg_range_four: p.wireguard?.range_four ?? null,
+      wg_range_six: p.wireguard?.range_six ?? null,
+      ovpn_range_four: p.openvpn?.range_four ?? null,
+      ovpn_range_six: p.openvpn?.range_six ?? null,
+    }),
+  );
+}
+
+export function createNodeStatements(db: Db, node: NodeConfig, now: number, audit: AuditContext) {
+  return [
+    db.kysely.insertInto('nodes').values({ id: node.id, name: node.name, host_name: node.host_name, wg_public_key: node.wg_public_key, created_at: now, revoked_at: null }),
+    ...assignmentRows(db, node),
+    auditInsert(db, audit, now, 'node.create', 'node', node.id, null, node),
+  ];
+}
+
+/** Replaces the node's settings and assignments together. */
+export function updateNodeStatements(db: Db, before: NodeConfig, node: NodeConfig, now: number, audit: AuditContext) {
+  return [
+    db.kysely.updateTable('nodes').set({ name: node.name, host_name: node.host_name, wg_public_key: node.wg_public_key }).where('id', '=', node.id),
+    db.kysely.deleteFrom('node_profiles').where('node_id', '=', node.id),
+    ...assignmentRows(db, node),
+    // Configurations for profiles this node no longer serves cannot work any more.
+    ...configsOutside(db, node),
+    auditInsert(db, audit, now, 'node.update', 'node', node.id, before, node),
+  ];
+}
+
+function configsOutside(db: Db, node: NodeConfig) {
+  const served = node.profiles.map((p) => p.profile_id);
+  const peers = db.kysely.deleteFrom('wg_peers').where('node_id', '=', node.id);
+  const certs = db.kysely.deleteFrom('certificates').where('node_id', '=', node.id);
+  return served.length ? [peers.where('profile_id', 'not in', served), certs.where('profile_id', 'not in', served)] : [peers, certs];
+}
+
+/** Deletes the node with its assignments and the configurations that pointed at it. */
+export function deleteNodeStatements(db: Db, before: NodeConfig, now: number, audit: AuditContext) {
+  return [
+    db.kysely.deleteFrom('wg_peers').where('node_id', '=', before.id),
+    db.kysely.deleteFrom('certificates').where('node_id', '=', before.id),
+    db.kysely.deleteFrom('node_profiles').where('node_id', '=', before.id),
+    db.kysely.deleteFrom('nodes').where('id', '=', before.id),
+    auditInsert(db, audit, now, 'node.delete', 'node', before.id, before, null),
+  ];
+}
+
+/** Nodes that can serve a profile now, with the host and ranges clients of that profile use there. */
+export async function servingNodes(db: Db, profileId: string) {
+  return db.kysely
+    .selectFrom('node_profiles')
+    .innerJoin('nodes', 'nodes.id', 'node_profiles.node_id')
+    .select([
+      'nodes.id as node_id',
+      'nodes.host_name as node_host',
+      'nodes.wg_public_key',
+      'node_profiles.host_name',
+      'node_profiles.wg_range_four',
+      'node_profiles.wg_range_six',
+      'node_profiles.ovpn_range_four',
+      'node_profiles.ovpn_range_six',
+    ])
+    .where('node_profiles.profile_id', '=', profileId)
+    .where('nodes.revoked_at', 'is', null)
+    .execute();
+}
