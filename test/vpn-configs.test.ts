@@ -4,47 +4,25 @@
  * server (both in a private network namespace) using the generated .ovpn unchanged.
  * Needs root and the Debian packages wireguard-tools, openvpn, openssl, iproute2.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { candidateAt } from '../portal-worker/src/vpn/addresses.ts';
 import { createCa, issueClientCertificate, issueServerCertificate, loadCa, randomCommonName, type Ca } from '../portal-worker/src/vpn/ca.ts';
 import { generateTlsCryptKey, openvpnClientConfig } from '../portal-worker/src/vpn/openvpn-config.ts';
 import { wireguardClientConfig } from '../portal-worker/src/vpn/wireguard-config.ts';
+import { openvpnServerConfig, requireVpnTools, run, Sandbox, sh, stop, waitFor } from './support/vpn-tools.ts';
 
-const run = promisify(execFile);
-const sh = async (cmd: string, args: string[], input?: string) => {
-  const child = run(cmd, args, { encoding: 'utf8' });
-  if (input !== undefined) child.child.stdin?.end(input);
-  return (await child).stdout;
-};
-
+const sandbox = new Sandbox();
 let dir = '';
-let netns = '';
-let wgns = '';
-const processes: ChildProcess[] = [];
 
 beforeAll(async () => {
-  // A missing tool must fail loudly: a skipped interop test would look like a passing one.
-  const missing: string[] = [];
-  for (const tool of ['wg', 'wg-quick', 'wireguard-go', 'openvpn', 'openssl', 'ip']) {
-    await run('sh', ['-c', `command -v ${tool}`]).catch(() => missing.push(tool));
-  }
-  if (missing.length) {
-    throw new Error(`missing ${missing.join(', ')}: apt-get install -y --no-install-recommends wireguard-go wireguard-tools openvpn openssl iproute2`);
-  }
-  dir = await mkdtemp(join(tmpdir(), 'ep-vpncfg-'));
+  await requireVpnTools();
+  dir = await sandbox.tempDir('ep-vpncfg-');
 });
 
 afterAll(async () => {
-  for (const p of processes) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  if (netns) await run('ip', ['netns', 'del', netns]).catch(() => undefined);
-  if (wgns) await run('ip', ['netns', 'del', wgns]).catch(() => undefined);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await sandbox.cleanup();
 });
 
 const profile = {
@@ -88,12 +66,8 @@ describe('WireGuard client config with wg-quick', () => {
     expect(text).toMatch(/^DNS = 10\.43\.43\.1,2620:fe::fe,example\.org$/m);
 
     // wg(8) itself: load the stripped file into a real (userspace) interface and read it back.
-    wgns = `ep_wgcfg_${randomBytes(4).toString('hex')}`;
-    const ifname = `epc${randomBytes(3).toString('hex')}`;
-    await run('ip', ['netns', 'add', wgns]);
-    const wgGo = spawn('ip', ['netns', 'exec', wgns, 'wireguard-go', '-f', ifname], { stdio: 'ignore' });
-    processes.push(wgGo);
-    for (let i = 0; i < 50 && !(await run('ip', ['-n', wgns, 'link', 'show', ifname]).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+    const wgns = await sandbox.netns('ep_wgcfg_');
+    const { name: ifname, proc: wgGo } = await sandbox.wireguardGo(wgns, 'epc');
     const stripped = join(dir, 'stripped.conf');
     await writeFile(stripped, stdout, { mode: 0o600 });
     await run('ip', ['netns', 'exec', wgns, 'wg', 'setconf', ifname, stripped]);
@@ -104,42 +78,9 @@ describe('WireGuard client config with wg-quick', () => {
     expect(peer[2]).toBe('[2001:db8::1]:51820');
     expect(peer[3]?.split(',')).toContain('0.0.0.0/1');
     await run('ip', ['-n', wgns, 'link', 'del', ifname]);
-    wgGo.kill('SIGTERM');
+    await stop(wgGo.p);
   });
 });
-
-/** Resolves when `pattern` shows up in the process output; rejects with the log on exit or timeout. */
-function waitFor(p: ChildProcess, log: () => string, pattern: RegExp, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      clearInterval(timer);
-      clearTimeout(timeout);
-      p.off('exit', onExit);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onExit = () => done(new Error(`process exited before ${pattern}:\n${log()}`));
-    const timer = setInterval(() => pattern.test(log()) && done(), 50);
-    const timeout = setTimeout(() => done(new Error(`no ${pattern} within ${ms} ms:\n${log()}`)), ms);
-    p.on('exit', onExit);
-  });
-}
-
-function start(args: string[]): { p: ChildProcess; log: () => string } {
-  let out = '';
-  const p = spawn('ip', ['netns', 'exec', netns, 'openvpn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  processes.push(p);
-  return { p, log: () => out };
-}
-
-async function stop(p: ChildProcess) {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await exited;
-}
 
 describe('OpenVPN: CA, certificates and client config with openssl and openvpn', () => {
   let ca: Ca;
@@ -175,32 +116,20 @@ describe('OpenVPN: CA, certificates and client config with openssl and openvpn',
 
   it('a real OpenVPN client connects with the generated .ovpn to a server using the issued certificate', async () => {
     expect(process.getuid?.(), 'network namespaces and tun devices need root').toBe(0);
-    netns = `ep_vpncfg_${randomBytes(4).toString('hex')}`;
-    await run('ip', ['netns', 'add', netns]);
-    await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    const netns = await sandbox.netns('ep_vpncfg_');
+    const start = (args: string[]) => sandbox.spawnIn(netns, 'openvpn', args);
 
     const tlsCrypt = generateTlsCryptKey();
-    const inline = (tag: string, body: string) => `<${tag}>\n${body.trim()}\n</${tag}>`;
-    // A trimmed version of the node's server file (eduvpn.md §2.3), enough for one process.
-    const serverConf = [
-      'dev tun',
-      'topology subnet',
-      'proto udp',
-      'local 127.0.0.1',
-      'port 1194',
-      'server 10.99.0.0 255.255.255.0',
-      'server-ipv6 fd99::/112',
-      'dh none',
-      'tls-version-min 1.3',
-      'data-ciphers AES-256-GCM:CHACHA20-POLY1305',
-      'remote-cert-tls client',
-      'keepalive 10 60',
-      'verb 3',
-      inline('ca', ca.certPem),
-      inline('cert', await readFile(join(dir, 'server.pem'), 'utf8')),
-      inline('key', await readFile(join(dir, 'server.key'), 'utf8')),
-      inline('tls-crypt', tlsCrypt),
-    ].join('\n');
+    const serverConf = openvpnServerConfig({
+      local: '127.0.0.1',
+      port: 1194,
+      server: '10.99.0.0 255.255.255.0',
+      serverIpv6: 'fd99::/112',
+      caPem: ca.certPem,
+      certPem: await readFile(join(dir, 'server.pem'), 'utf8'),
+      keyPem: await readFile(join(dir, 'server.key'), 'utf8'),
+      tlsCrypt,
+    });
     await writeFile(join(dir, 'server.conf'), serverConf, { mode: 0o600 });
 
     const clientConf = openvpnClientConfig({
@@ -221,9 +150,9 @@ describe('OpenVPN: CA, certificates and client config with openssl and openvpn',
     await writeFile(join(dir, 'client.ovpn'), clientConf, { mode: 0o600 });
 
     const server = start(['--config', join(dir, 'server.conf')]);
-    await waitFor(server.p, server.log, /Initialization Sequence Completed/, 15_000);
+    await waitFor(server, /Initialization Sequence Completed/, 15_000);
     const client = start(['--config', join(dir, 'client.ovpn'), '--verb', '4']);
-    await waitFor(client.p, client.log, /Initialization Sequence Completed/, 20_000);
+    await waitFor(client, /Initialization Sequence Completed/, 20_000);
 
     const clientLog = client.log();
     expect(clientLog).not.toMatch(/Options error|ERROR:/);
@@ -240,7 +169,7 @@ describe('OpenVPN: CA, certificates and client config with openssl and openvpn',
     const foreign = await issueClientCertificate(await loadCa(otherCa.certPem, otherCa.keyPkcs8Pem), { commonName: 'intruder', profileId: 'employees', notAfter });
     await writeFile(join(dir, 'foreign.ovpn'), clientConf.replace(/<cert>[^]*<\/key>/, `<cert>\n${foreign.certPem.trim()}\n</cert>\n<key>\n${foreign.keyPem.trim()}\n</key>`), { mode: 0o600 });
     const intruder = start(['--config', join(dir, 'foreign.ovpn')]);
-    await waitFor(server.p, server.log, /VERIFY ERROR: depth=0, error=unable to get local issuer certificate.*CN=intruder/, 15_000);
+    await waitFor(server, /VERIFY ERROR: depth=0, error=unable to get local issuer certificate.*CN=intruder/, 15_000);
     expect(intruder.log()).not.toMatch(/Initialization Sequence Completed/);
     // VPN_LOGS=1 prints both sides for debugging.
     if (process.env.VPN_LOGS) console.log(clientLog, '\n----- server -----\n', server.log());

@@ -42,9 +42,8 @@ function pem(value: string | undefined): string | undefined {
   return atob(value.trim());
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './errors.ts';
+import { ConfigError } from './errors.ts';
 
 // Parsed once per env object: bindings are stable for the life of an isolate.
 const cache = new WeakMap<object, Config>();

@@ -89,3 +89,8 @@ export function oauthCodeFor(err: AppError): string {
       return 'invalid_request';
   }
 }
+
+/** A deployment mistake (a missing or malformed secret or var): a server fault, logged, never shown. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

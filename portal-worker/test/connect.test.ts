@@ -31,7 +31,8 @@ describe('POST /api/v3/connect', () => {
     const net4 = p.wgRange.range_four.replace('.0/24', '');
     expect(text).toContain(`Address = ${net4}.2/24,${p.wgRange.range_six.replace('::/64', '::2')}/64`);
     expect(text).toContain(`PublicKey = ${p.nodeKey}`);
-    expect(text).toContain(`Endpoint = ${p.nodeId}.vpn.example.org:51820`);
+    // The node carries the profile's own ranges, so clients use the profile's host name.
+    expect(text).toContain('Endpoint = vpn.example.org:51820');
     expect(text).toContain('AllowedIPs = 0.0.0.0/0,::/0');
     expect(text).not.toContain('PrivateKey');
     const db = await dbFor('d1');
@@ -70,7 +71,7 @@ describe('POST /api/v3/connect', () => {
     const text = await textOf(r);
     for (const part of ['<ca>', '<cert>', '<key>', '<tls-crypt>', 'tls-version-min 1.3', 'data-ciphers AES-256-GCM:CHACHA20-POLY1305']) expect(text).toContain(part);
     // prefer_tcp puts the TCP remote first.
-    expect(text.match(/^remote .*$/gm)).toEqual([`remote ${p.nodeId}.vpn.example.org 1194 tcp`, `remote ${p.nodeId}.vpn.example.org 1194 udp`]);
+    expect(text.match(/^remote .*$/gm)).toEqual(['remote vpn.example.org 1194 tcp', 'remote vpn.example.org 1194 udp']);
     const db = await dbFor('d1');
     const certs = await db.kysely.selectFrom('certificates').selectAll().where('user_id', '=', id).execute();
     expect(certs).toHaveLength(1);

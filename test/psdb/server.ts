@@ -19,6 +19,8 @@ export interface PsdbServerOptions {
   mysql?: MysqlTarget;
   /** Pinned transactions idle longer than this are rolled back (default 60 s). */
   idleTransactionMs?: number;
+  /** Sees every statement with whether it ran inside a transaction: benchmarks count round trips with it. */
+  onQuery?: (sql: string, inTransaction: boolean) => void;
 }
 
 export interface PsdbServer {
@@ -73,6 +75,7 @@ export async function startPsdbServer(opts: PsdbServerOptions): Promise<PsdbServ
   const pins = new Map<string, Pin>();
 
   async function execute(incoming: Session | null, sql: string, started: number): Promise<Reply> {
+    opts.onQuery?.(sql, incoming?.inTransaction === true || Boolean(incoming?.nextTransaction));
     const id = incoming?.id ?? randomUUID();
     const stmt = sql.trim();
     const begins = BEGIN_RE.test(stmt);

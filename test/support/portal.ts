@@ -9,6 +9,11 @@ export const SETUP_TOKEN = 'black-box-setup-token-0123456789';
 
 export interface Portal {
   origin: string;
+  /**
+   * The secrets the portal was started with (what `npm run secrets` makes; VPN_CA_CERT and
+   * VPN_CA_KEY are base64 of PEM), so a test can act as a node the portal's CA signed for.
+   */
+  secrets: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -18,8 +23,10 @@ export interface Portal {
  */
 export async function startPortal(vars: Record<string, string> = {}): Promise<Portal> {
   const persist = mkdtempSync(join(tmpdir(), 'edgeport-portal-'));
+  // A caller's `vars` may replace a generated secret; `secrets` reports what the portal really got.
+  const secrets = Object.fromEntries(Object.entries(await makeSecrets()).map(([k, v]) => [k, vars[k] ?? v]));
   const bindings: Record<string, { type: 'secret_text'; value: string }> = {};
-  for (const [k, v] of Object.entries({ ...(await makeSecrets()), SETUP_TOKEN, ...vars })) bindings[k] = { type: 'secret_text', value: v };
+  for (const [k, v] of Object.entries({ ...secrets, SETUP_TOKEN, ...vars })) bindings[k] = { type: 'secret_text', value: v };
   const worker = await unstable_startWorker({
     config: join(ROOT, 'wrangler.toml'),
     bindings,
@@ -29,6 +36,7 @@ export async function startPortal(vars: Record<string, string> = {}): Promise<Po
   const url = await worker.url;
   return {
     origin: url.origin,
+    secrets,
     async stop() {
       await worker.dispose();
       rmSync(persist, { recursive: true, force: true });

@@ -7,7 +7,9 @@ import type { AuditContext } from '../store/audit.ts';
 import { activeApiAuthorizations, deleteConfigsOfAuthorization, deleteExpiredPeers, nodesOfAuthorization, usedAddresses } from '../store/configs.ts';
 import { servingNodes } from '../store/nodes.ts';
 import { allowedFor, ensureTlsCryptKey, getProfile } from '../store/profiles.ts';
-import { candidateAt, candidateCount } from '../vpn/addresses.ts';
+import { candidateAt, candidateCount, indexOf } from '../vpn/addresses.ts';
+import { formatCidr, type Cidr } from './ip.ts';
+import { toCidr } from '../vpn/prefix.ts';
 import { issueClientCertificate, randomCommonName } from '../vpn/ca.ts';
 import { vpnCa } from '../vpn/ca-secret.ts';
 import { generateTlsCryptKey, openvpnClientConfig } from '../vpn/openvpn-config.ts';
@@ -39,6 +41,11 @@ const bad = (message: string) => new AppError('bad_request', message);
 // Attempt n picks among the first 2^n free addresses: alone, a client gets the lowest free one
 // (upstream's order); in a burst, contenders spread out instead of colliding round after round.
 const ALLOCATION_ATTEMPTS = 10;
+// Allocations under way in this isolate per (node, profile). Requests that run together here
+// would all pick the same lowest address; spreading them over as many free addresses as there
+// are contenders avoids most collisions before they happen (other isolates still retry).
+const inFlight = new Map<string, number>();
+
 const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 function parseRequest(form: URLSearchParams) {
@@ -69,7 +76,13 @@ export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URL
   const req = parseRequest(form);
   const max = deps.config.vpn.maxActiveApiConfigs;
   if (max === 0) throw new AppError('forbidden', 'no API configuration downloads allowed');
-  const profile = await getProfile(deps.db, req.profileId);
+  // Independent reads go out together: on the edge every round trip to the database counts.
+  const [profile, active, ownNodes, serving] = await Promise.all([
+    getProfile(deps.db, req.profileId),
+    activeApiAuthorizations(deps.db, auth.userId, deps.now),
+    nodesOfAuthorization(deps.db, auth.authorizationId),
+    servingNodes(deps.db, req.profileId),
+  ]);
   if (!profile || allowedFor([profile], auth.permissions).length === 0) throw new AppError('not_found', 'no such "profile_id"');
 
   const accepted = acceptedProtocols(accept);
@@ -78,15 +91,15 @@ export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URL
   if (!order.length) throw new AppError('not_acceptable', 'no common VPN protocol support between client and server profile');
 
   // Keep (max - 1) other authorizations' configs, so with this one the user holds at most max.
-  const others = (await activeApiAuthorizations(deps.db, auth.userId, deps.now)).filter((a) => a.authorization_id !== auth.authorizationId);
+  const others = active.filter((a) => a.authorization_id !== auth.authorizationId);
   const evicted = others.slice(0, Math.max(0, others.length - (max - 1))).map((a) => a.authorization_id);
   const replaced = [auth.authorizationId, ...evicted];
   // Only authorizations that hold configs get delete statements: empty deletes still lock ranges.
-  const holding = await Promise.all(replaced.map(async (id) => ({ id, nodes: await nodesOfAuthorization(deps.db, id) })));
+  const holding = [{ id: auth.authorizationId, nodes: ownNodes }, ...(await Promise.all(evicted.map(async (id) => ({ id, nodes: await nodesOfAuthorization(deps.db, id) }))))];
   const clearing = holding.filter((h) => h.nodes.length).flatMap((h) => deleteConfigsOfAuthorization(deps.db, h.id));
   const previousNodes = holding.flatMap((h) => h.nodes);
 
-  const nodes = shuffled(await servingNodes(deps.db, profile.id), deps.random);
+  const nodes = shuffled(serving, deps.random);
   for (const proto of order) {
     for (const node of nodes) {
       const done =
@@ -99,8 +112,15 @@ export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URL
   throw new AppError('service_unavailable', `no node of profile "${profile.id}" can take a connection now`);
 }
 
-function endpointHost(node: Node): string {
-  return node.host_name ?? node.node_host;
+/**
+ * Where clients of this profile reach this node: the assignment's own host name if set; else the
+ * profile's host name for the node that carries the profile's own ranges (the single-server
+ * shape, where the profile's name is the service's name); else the node's host name.
+ */
+function endpointHost(profile: ProfileConfig, node: Node, proto: 'wireguard' | 'openvpn'): string {
+  if (node.host_name) return node.host_name;
+  const inherits = proto === 'wireguard' ? node.wg_range_four === null : node.ovpn_range_four === null;
+  return inherits ? profile.host_name : node.node_host;
 }
 
 async function connectWireguard(
@@ -116,16 +136,47 @@ async function connectWireguard(
   const wg = profile.wireguard;
   // Upstream: a node is usable for WireGuard only once its public key is known.
   if (!wg || !node.wg_public_key) return null;
-  const range4 = node.wg_range_four ?? wg.range_four;
-  const range6 = node.wg_range_six ?? wg.range_six;
+  // Parsed once: the scan below runs per connect and must not re-parse text per candidate.
+  const range4 = toCidr(node.wg_range_four ?? wg.range_four);
+  const range6 = toCidr(node.wg_range_six ?? wg.range_six);
   const count = candidateCount(range4);
-  // Expired peers give their addresses back; cleared before, not inside, the allocating transaction.
-  await deleteExpiredPeers(deps.db, node.node_id, profile.id, deps.now).execute();
+  const key = `${node.node_id}\u0000${profile.id}`;
+  const contenders = (inFlight.get(key) ?? 0) + 1;
+  inFlight.set(key, contenders);
+  try {
+    return await allocate(deps, auth, profile, node, publicKey, clearing, previousNodes, replaced, range4, range6, count, contenders);
+  } finally {
+    const left = (inFlight.get(key) ?? 1) - 1;
+    if (left > 0) inFlight.set(key, left);
+    else inFlight.delete(key);
+  }
+}
+
+async function allocate(
+  deps: ConnectDeps,
+  auth: ApiAuth,
+  profile: ProfileConfig,
+  node: Node,
+  publicKey: string,
+  clearing: ReturnType<typeof deleteConfigsOfAuthorization>,
+  previousNodes: string[],
+  replaced: string[],
+  range4: Cidr,
+  range6: Cidr,
+  count: number,
+  contenders: number,
+): Promise<ConnectResult | null> {
+  const wg = profile.wireguard as NonNullable<ProfileConfig['wireguard']>;
+  const nodeKey = node.wg_public_key as string;
   for (let attempt = 0; attempt < ALLOCATION_ATTEMPTS; attempt++) {
-    const used = await usedAddresses(deps.db, node.node_id, profile.id, deps.now, replaced);
-    const window = 2 ** attempt;
+    const used = new Set<number>();
+    for (const ip of await usedAddresses(deps.db, node.node_id, profile.id, deps.now, replaced)) {
+      const i = indexOf(range4, ip);
+      if (i !== null) used.add(i);
+    }
+    const window = contenders * 2 ** attempt;
     const free: number[] = [];
-    for (let i = 0; i < count && free.length < window; i++) if (!used.has(candidateAt(range4, range6, i).ipFour)) free.push(i);
+    for (let i = 0; i < count && free.length < window; i++) if (!used.has(i)) free.push(i);
     if (!free.length) return null; // this node's range is full: try the next node
     const ip = candidateAt(range4, range6, free[Math.floor(deps.random() * free.length)] as number);
     try {
@@ -154,7 +205,10 @@ async function connectWireguard(
       if (!isUniqueViolation(err)) throw err;
       const holder = await deps.db.kysely.selectFrom('wg_peers').select('authorization_id').where('public_key', '=', publicKey).executeTakeFirst();
       if (holder && holder.authorization_id !== auth.authorizationId) throw new AppError('conflict', 'this "public_key" is already in use');
-      continue; // another instance took the address first: look again
+      // Either another instance took the address first, or an expired peer still holds it (expired
+      // peers do not count as used, and are cleared here, off the common path): look again.
+      await deleteExpiredPeers(deps.db, node.node_id, profile.id, deps.now).execute();
+      continue;
     }
     return {
       contentType: MEDIA.wireguard,
@@ -163,11 +217,11 @@ async function connectWireguard(
         portalUrl: deps.portalUrl,
         profile,
         expiresAt: new Date(auth.expiresAt),
-        rangeFour: range4,
-        rangeSix: range6,
+        rangeFour: formatCidr(range4),
+        rangeSix: formatCidr(range6),
         ...ip,
-        nodePublicKey: node.wg_public_key,
-        host: endpointHost(node),
+        nodePublicKey: nodeKey,
+        host: endpointHost(profile, node, 'wireguard'),
         port: wg.port,
       }),
     };
@@ -218,7 +272,7 @@ async function connectOpenvpn(
       portalUrl: deps.portalUrl,
       profile,
       expiresAt: new Date(auth.expiresAt),
-      host: endpointHost(node),
+      host: endpointHost(profile, node, 'openvpn'),
       udpPorts: ovpn.udp_ports,
       tcpPorts: ovpn.tcp_ports,
       preferTcp,

@@ -6,7 +6,7 @@ import { createNodeStatements, deleteNodeStatements, getNode, listNodes, updateN
 import { isUniqueViolation } from '@edgeport/schema';
 import { applyNodeChange, type NodeNotifier } from './node-door.ts';
 import { listProfiles, rangesInUse } from '../store/profiles.ts';
-import { overlaps, parseCidr } from './ip.ts';
+import { overlaps, parseCidr, parseIp } from './ip.ts';
 
 const HOST = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const rangePair = z.object({ range_four: z.string(), range_six: z.string() }).strict().nullable().default(null);
@@ -15,11 +15,11 @@ const NodeBody = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ".", "_" and "-", at most 63'),
     name: z.string().trim().min(1).max(255),
-    host_name: z.string().regex(HOST, 'must be a DNS name'),
+    host_name: z.string().refine((h) => HOST.test(h) || parseIp(h) !== null, 'must be a DNS name or an IP address'),
     // 32 bytes of Curve25519 public key, base64 (what `wg pubkey` prints).
     wg_public_key: z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key (base64 of 32 bytes)').nullable().default(null),
     profiles: z
-      .array(z.object({ profile_id: z.string().min(1).max(255), host_name: z.string().regex(HOST, 'must be a DNS name').nullable().default(null), wireguard: rangePair, openvpn: rangePair }).strict())
+      .array(z.object({ profile_id: z.string().min(1).max(255), host_name: z.string().refine((h) => HOST.test(h) || parseIp(h) !== null, 'must be a DNS name or an IP address').nullable().default(null), wireguard: rangePair, openvpn: rangePair }).strict())
       .max(256)
       .default([]),
   })
