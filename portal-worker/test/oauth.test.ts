@@ -196,3 +196,46 @@ describe('bearer tokens on /api/v3', () => {
     });
   });
 });
+
+describe('admin-registered clients', () => {
+  it('registers a client that can then authorize, and deleting it ends its authorizations', async () => {
+    const { browser: admin } = await signedIn('d1', { admin: true });
+    const clientId = `org.example.custom${Date.now().toString(36)}`;
+    const redirect = `${clientId}:/callback`;
+    const created = await admin.api('POST', '/admin/api/oauth-clients', { client_id: clientId, client_name: 'Custom VPN', redirect_uris: [redirect, 'https://app.example.org/cb'] });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toEqual({ client_id: clientId, client_name: 'Custom VPN', redirect_uris: [redirect, 'https://app.example.org/cb'], requires_approval: true });
+
+    const { browser } = await signedIn('d1');
+    const { verifier, challenge } = await pkcePair();
+    const consent = await (await browser.fetch(`/oauth/authorize?${authorizeQuery(challenge, { client_id: clientId, redirect_uri: redirect })}`)).text();
+    expect(consent).toContain('Custom VPN');
+    const callback = await approve(browser, authorizeQuery(challenge, { client_id: clientId, redirect_uri: redirect }));
+    expect(callback.protocol).toBe(`${clientId}:`);
+    const r = await tokenRequest(browser, { grant_type: 'authorization_code', client_id: clientId, code: callback.searchParams.get('code') as string, redirect_uri: redirect, code_verifier: verifier });
+    const tokens = await r.json<{ access_token: string }>();
+    expect((await apiCall(browser, tokens.access_token, 'GET', '/info')).status).toBe(200);
+
+    expect((await admin.api('DELETE', `/admin/api/oauth-clients/${clientId}`)).status).toBe(204);
+    expect((await apiCall(browser, tokens.access_token, 'GET', '/info')).status).toBe(401);
+    expect((await browser.fetch(`/oauth/authorize?${authorizeQuery(challenge, { client_id: clientId, redirect_uri: redirect })}`)).status).toBe(400);
+  });
+
+  it('refuses unsafe redirect URIs, built-in ids and unknown fields', async () => {
+    const { browser: admin } = await signedIn('d1', { admin: true });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ client_id: 'x.bad1', redirect_uris: ['http://app.example.org/cb'] }, 'redirect_uris.0'],
+      [{ client_id: 'x.bad2', redirect_uris: ['https://app.example.org/cb#frag'] }, 'redirect_uris.0'],
+      [{ client_id: 'x.bad3', redirect_uris: ['javascript:alert(1)'] }, 'redirect_uris.0'],
+      [{ client_id: CLIENT_ID, redirect_uris: ['https://app.example.org/cb'] }, 'client_id'],
+      [{ client_id: 'x.bad4', redirect_uris: [] }, 'redirect_uris'],
+      [{ client_id: 'x.bad5', redirect_uris: ['https://a.example/cb'], secret: 'x' }, ''],
+    ];
+    for (const [body, path] of cases) {
+      const r = await admin.api('POST', '/admin/api/oauth-clients', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      const p = await r.json<{ errors: { path: string }[] }>();
+      expect(p.errors.map((e) => e.path)).toContain(path);
+    }
+  });
+});

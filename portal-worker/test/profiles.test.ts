@@ -201,6 +201,9 @@ async function everyAdminRoute(b: Browser, tokenPage = '/') {
     ['GET', '/admin/api/nodes/x'],
     ['PUT', '/admin/api/nodes/x'],
     ['DELETE', '/admin/api/nodes/x'],
+    ['GET', '/admin/api/oauth-clients'],
+    ['POST', '/admin/api/oauth-clients'],
+    ['DELETE', '/admin/api/oauth-clients/x'],
   ];
   const out: [string, number][] = [];
   for (const p of pages) out.push([`GET ${p}`, (await b.fetch(p)).status]);

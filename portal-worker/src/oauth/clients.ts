@@ -26,6 +26,15 @@ const BUILT_IN: OAuthClient[] = [
 
 const builtIn = new Map(BUILT_IN.map((c) => [c.id, c]));
 
+export function isBuiltInClient(clientId: string): boolean {
+  return builtIn.has(clientId);
+}
+
+export async function listRegisteredClients(db: Db): Promise<OAuthClient[]> {
+  const rows = await db.kysely.selectFrom('oauth_clients').selectAll().orderBy('id').execute();
+  return rows.map((row) => ({ id: row.id, name: row.name, redirectUris: parseList(row.redirect_uris), requiresApproval: row.requires_approval === 1 }));
+}
+
 export async function findClient(db: Db, clientId: string): Promise<OAuthClient | null> {
   const known = builtIn.get(clientId);
   if (known) return known;

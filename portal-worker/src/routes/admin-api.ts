@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { AppError, type FieldError } from '../errors.ts';
 import { createProfileCommand, deleteProfileCommand, updateProfileCommand } from '../domain/profile-commands.ts';
@@ -9,24 +9,16 @@ import { listAudit } from '../store/audit.ts';
 import { getProfile, listProfiles } from '../store/profiles.ts';
 import { getUser, listUsers, setUserDisabled } from '../store/users.ts';
 import { auditContext } from './admin-pages.tsx';
-
-/** JSON bodies only: a form post here is a client mistake, answered with 415, not parsed loosely. */
-async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
-  if (!(c.req.header('content-type') ?? '').startsWith('application/json')) {
-    throw new AppError('unsupported_media_type', 'send the body as application/json');
-  }
-  try {
-    return await c.req.json();
-  } catch {
-    throw new AppError('bad_request', 'the body is not valid JSON');
-  }
-}
+import { adminClients } from './admin-api-clients.ts';
+import { jsonBody } from './json-body.ts';
 
 function invalid(errors: FieldError[]): never {
   throw new AppError('validation_failed', errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; '), { fields: errors });
 }
 
 export const adminApi = new Hono<AppEnv>();
+
+adminApi.route('/oauth-clients', adminClients);
 
 adminApi.get('/profiles', async (c) => c.json({ profiles: await listProfiles(c.var.db) }));
 
