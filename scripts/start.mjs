@@ -73,5 +73,6 @@ if (r.status === 201) {
 } else {
   console.log(`First-run setup failed: HTTP ${r.status} ${await r.text()}`);
 }
-console.log('Node agent: none runs locally yet; nodes are enrolled by the node-channel work (see README).');
+console.log('Nodes: no local node agent yet (it arrives with the node channel); register a node with');
+console.log('  POST /admin/api/nodes (see infra/README.md) so that apps can connect.');
 console.log('────────────────────────────────────────────────────────\n');
