@@ -36,6 +36,19 @@ export interface ConnectResult {
 
 type Node = Awaited<ReturnType<typeof servingNodes>>[number];
 
+/** What every node attempt of one connect shares. */
+interface Plan {
+  deps: ConnectDeps;
+  auth: ApiAuth;
+  profile: ProfileConfig;
+  /** Statements removing the configs this connect replaces or evicts. */
+  clearing: ReturnType<typeof deleteConfigsOfAuthorization>;
+  /** Nodes that held those configs: they must hear about the change too. */
+  previousNodes: string[];
+  /** Authorizations whose addresses count as free (they are deleted in the same batch). */
+  replaced: string[];
+}
+
 // eduvpn.md §1.3: the exact messages of the upstream error table.
 const bad = (message: string) => new AppError('bad_request', message);
 // Attempt n picks among the first 2^n free addresses: alone, a client gets the lowest free one
@@ -99,13 +112,11 @@ export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URL
   const clearing = holding.filter((h) => h.nodes.length).flatMap((h) => deleteConfigsOfAuthorization(deps.db, h.id));
   const previousNodes = holding.flatMap((h) => h.nodes);
 
+  const plan: Plan = { deps, auth, profile, clearing, previousNodes, replaced };
   const nodes = shuffled(serving, deps.random);
   for (const proto of order) {
     for (const node of nodes) {
-      const done =
-        proto === 'wireguard'
-          ? await connectWireguard(deps, auth, profile, node, req.publicKey as string, clearing, previousNodes, replaced)
-          : await connectOpenvpn(deps, auth, profile, node, req.preferTcp, clearing, previousNodes);
+      const done = proto === 'wireguard' ? await connectWireguard(plan, node, req.publicKey as string) : await connectOpenvpn(plan, node, req.preferTcp);
       if (done) return done;
     }
   }
@@ -123,16 +134,8 @@ function endpointHost(profile: ProfileConfig, node: Node, proto: 'wireguard' | '
   return inherits ? profile.host_name : node.node_host;
 }
 
-async function connectWireguard(
-  deps: ConnectDeps,
-  auth: ApiAuth,
-  profile: ProfileConfig,
-  node: Node,
-  publicKey: string,
-  clearing: ReturnType<typeof deleteConfigsOfAuthorization>,
-  previousNodes: string[],
-  replaced: string[],
-): Promise<ConnectResult | null> {
+async function connectWireguard(plan: Plan, node: Node, publicKey: string): Promise<ConnectResult | null> {
+  const { profile } = plan;
   const wg = profile.wireguard;
   // Upstream: a node is usable for WireGuard only once its public key is known.
   if (!wg || !node.wg_public_key) return null;
@@ -144,7 +147,7 @@ async function connectWireguard(
   const contenders = (inFlight.get(key) ?? 0) + 1;
   inFlight.set(key, contenders);
   try {
-    return await allocate(deps, auth, profile, node, publicKey, clearing, previousNodes, replaced, range4, range6, count, contenders);
+    return await allocate(plan, node, publicKey, { range4, range6, count, contenders });
   } finally {
     const left = (inFlight.get(key) ?? 1) - 1;
     if (left > 0) inFlight.set(key, left);
@@ -153,18 +156,10 @@ async function connectWireguard(
 }
 
 async function allocate(
-  deps: ConnectDeps,
-  auth: ApiAuth,
-  profile: ProfileConfig,
+  { deps, auth, profile, clearing, previousNodes, replaced }: Plan,
   node: Node,
   publicKey: string,
-  clearing: ReturnType<typeof deleteConfigsOfAuthorization>,
-  previousNodes: string[],
-  replaced: string[],
-  range4: Cidr,
-  range6: Cidr,
-  count: number,
-  contenders: number,
+  { range4, range6, count, contenders }: { range4: Cidr; range6: Cidr; count: number; contenders: number },
 ): Promise<ConnectResult | null> {
   const wg = profile.wireguard as NonNullable<ProfileConfig['wireguard']>;
   const nodeKey = node.wg_public_key as string;
@@ -229,15 +224,7 @@ async function allocate(
   throw new AppError('service_unavailable', 'could not reserve an address; try again');
 }
 
-async function connectOpenvpn(
-  deps: ConnectDeps,
-  auth: ApiAuth,
-  profile: ProfileConfig,
-  node: Node,
-  preferTcp: boolean,
-  clearing: ReturnType<typeof deleteConfigsOfAuthorization>,
-  previousNodes: string[],
-): Promise<ConnectResult | null> {
+async function connectOpenvpn({ deps, auth, profile, clearing, previousNodes }: Plan, node: Node, preferTcp: boolean): Promise<ConnectResult | null> {
   const ovpn = profile.openvpn;
   if (!ovpn) return null;
   const ca = await vpnCa(deps.config);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../db/types.ts';
 import { AppError, type FieldError } from '../errors.ts';
+import { fieldErrors } from './validation.ts';
 import type { AuditContext } from '../store/audit.ts';
 import { createNodeStatements, deleteNodeStatements, getNode, listNodes, updateNodeStatements, type NodeConfig } from '../store/nodes.ts';
 import { isUniqueViolation } from '@edgeport/schema';
@@ -35,7 +36,7 @@ export type NodeResult = { ok: true; node: NodeConfig } | { ok: false; errors: F
 async function validateNode(db: Db, input: unknown): Promise<NodeResult> {
   const parsed = NodeBody.safeParse(input);
   if (!parsed.success) {
-    return { ok: false, errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message })) };
+    return { ok: false, errors: fieldErrors(parsed.error) };
   }
   const node = parsed.data;
   const errors: FieldError[] = [];

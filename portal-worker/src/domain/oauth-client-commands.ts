@@ -2,6 +2,7 @@ import { isUniqueViolation } from '@edgeport/schema';
 import { z } from 'zod';
 import type { Db } from '../db/types.ts';
 import { AppError, type FieldError } from '../errors.ts';
+import { fieldErrors } from './validation.ts';
 import { isBuiltInClient, type OAuthClient } from '../oauth/clients.ts';
 import { auditInsert, type AuditContext } from '../store/audit.ts';
 
@@ -32,7 +33,7 @@ export type ClientResult = { ok: true; client: OAuthClient } | { ok: false; erro
 export async function createClientCommand(db: Db, input: unknown, now: number, audit: AuditContext): Promise<ClientResult> {
   const parsed = ClientBody.safeParse(input);
   if (!parsed.success) {
-    return { ok: false, errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message })) };
+    return { ok: false, errors: fieldErrors(parsed.error) };
   }
   const b = parsed.data;
   const errors: FieldError[] = [];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FieldError } from '../errors.ts';
+import { fieldErrors } from './validation.ts';
 import { formatCidr, overlaps, parseCidr, parseIp, type Cidr } from './ip.ts';
 
 /** The service configuration of one VPN profile, as the admin API speaks it. */
@@ -68,13 +69,11 @@ const POWERS_OF_TWO = new Set([1, 2, 4, 8, 16, 32, 64]);
 export function validateProfile(input: unknown, taken: readonly RangeInUse[]): ProfileResult {
   const parsed = ProfileBody.safeParse(input);
   if (!parsed.success) {
-    return {
-      ok: false,
-      errors: parsed.error.issues.map((i) => ({
-        path: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(',') : ''),
-        message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
-      })),
-    };
+    // A top-level unknown key is reported at its own name, so the admin sees which field to fix.
+    return { ok: false, errors: fieldErrors(parsed.error).map((e, n) => {
+      const issue = parsed.error.issues[n];
+      return !e.path && issue?.code === 'unrecognized_keys' ? { ...e, path: issue.keys.join(',') } : e;
+    }) };
   }
   const p = parsed.data;
   const errors: FieldError[] = [];

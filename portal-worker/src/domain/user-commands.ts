@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { hashPassword, passwordProblem } from '../auth/password.ts';
 import type { Db } from '../db/types.ts';
 import type { FieldError } from '../errors.ts';
+import { fieldErrors } from './validation.ts';
 import type { AuditContext } from '../store/audit.ts';
 import { createLocalUser } from '../store/users.ts';
 
@@ -25,7 +26,7 @@ export type CreateUserResult = { ok: true; id: string } | { ok: false; errors: F
 export async function createLocalUserCommand(db: Db, input: unknown, now: number, audit: AuditContext): Promise<CreateUserResult> {
   const parsed = NewUserBody.safeParse(input);
   if (!parsed.success) {
-    return { ok: false, errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message })) };
+    return { ok: false, errors: fieldErrors(parsed.error) };
   }
   const u = parsed.data;
   const problem = passwordProblem(u.password);

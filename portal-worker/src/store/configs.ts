@@ -13,15 +13,23 @@ export function deleteConfigsOfUser(db: Db, userId: string) {
   return [db.kysely.deleteFrom('wg_peers').where('user_id', '=', userId), db.kysely.deleteFrom('certificates').where('user_id', '=', userId)];
 }
 
-/** Nodes that carry any configuration of this authorization (to tell them after a change). */
-export async function nodesOfAuthorization(db: Db, authorizationId: string): Promise<string[]> {
+/** Nodes that carry any configuration of an authorization or a user (to tell them after a change). */
+async function nodesHolding(db: Db, column: 'authorization_id' | 'user_id', value: string): Promise<string[]> {
   const rows = await db.kysely
     .selectFrom('wg_peers')
     .select('node_id')
-    .where('authorization_id', '=', authorizationId)
-    .union(db.kysely.selectFrom('certificates').select('node_id').where('authorization_id', '=', authorizationId))
+    .where(column, '=', value)
+    .union(db.kysely.selectFrom('certificates').select('node_id').where(column, '=', value))
     .execute();
   return [...new Set(rows.map((r) => r.node_id))];
+}
+
+export function nodesOfAuthorization(db: Db, authorizationId: string): Promise<string[]> {
+  return nodesHolding(db, 'authorization_id', authorizationId);
+}
+
+export function nodesOfUser(db: Db, userId: string): Promise<string[]> {
+  return nodesHolding(db, 'user_id', userId);
 }
 
 /**
@@ -65,12 +73,3 @@ export function deleteExpiredPeers(db: Db, nodeId: string, profileId: string, no
   return db.kysely.deleteFrom('wg_peers').where('node_id', '=', nodeId).where('profile_id', '=', profileId).where('expires_at', '<=', now);
 }
 
-export async function nodesOfUser(db: Db, userId: string): Promise<string[]> {
-  const rows = await db.kysely
-    .selectFrom('wg_peers')
-    .select('node_id')
-    .where('user_id', '=', userId)
-    .union(db.kysely.selectFrom('certificates').select('node_id').where('user_id', '=', userId))
-    .execute();
-  return [...new Set(rows.map((r) => r.node_id))];
-}
