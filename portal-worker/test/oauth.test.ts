@@ -239,3 +239,19 @@ describe('admin-registered clients', () => {
     }
   });
 });
+
+describe('authorization lifetime', () => {
+  it('never outlives the VPN CA', async () => {
+    const { createCa } = await import('../src/vpn/ca.ts');
+    const caEnd = Date.now() + 10 * 86_400_000;
+    const ca = await createCa({ commonName: 'Short-lived CA', notAfter: new Date(caEnd) });
+    const vars = { VPN_CA_CERT: ca.certPem, VPN_CA_KEY: ca.keyPkcs8Pem };
+    const { browser } = await signedIn('d1', { vars });
+    const tokens = await appTokens(browser);
+    const db = await dbFor('d1');
+    const claims = JSON.parse(atob((tokens.access_token.split('.')[1] as string).replace(/-/g, '+').replace(/_/g, '/')));
+    const row = await db.kysely.selectFrom('oauth_authorizations').select('expires_at').where('id', '=', claims.auth).executeTakeFirstOrThrow();
+    // x509 validity has whole-second precision.
+    expect(Math.abs(row.expires_at - caEnd)).toBeLessThan(1000);
+  });
+});
