@@ -18,11 +18,12 @@ if (mariadb.status !== 0) {
 }
 
 console.log('• type-checking');
-for (const project of ['schema', 'portal-worker', 'test']) run('npx', ['tsc', '-p', `${project}/tsconfig.json`]);
+for (const project of ['schema', 'portal-worker', 'node-agent', 'test', 'bench']) run('npx', ['tsc', '-p', `${project}/tsconfig.json`]);
 
 const out = mkdtempSync(join(tmpdir(), 'edgeport-test-'));
 const tiers = [
   { name: 'worker (workerd, D1, Durable Objects, MariaDB via PlanetScale driver)', config: 'portal-worker/vitest.config.ts' },
+  { name: 'node agent (its modules; backends against real wg, wireguard-go, openvpn in namespaces)', config: 'node-agent/vitest.config.ts' },
   { name: 'black-box (Miniflare, MariaDB, real drivers)', config: 'test/vitest.config.ts' },
 ];
 let passed = 0;
