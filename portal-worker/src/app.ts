@@ -7,6 +7,7 @@ import { renderError } from './render-error.tsx';
 import { account } from './routes/account.tsx';
 import { admin } from './routes/admin.ts';
 import { apiV3 } from './routes/api-v3.ts';
+import { nodeLink } from './routes/node.ts';
 import { discovery } from './routes/discovery.ts';
 import { oauth } from './routes/oauth.tsx';
 import { portal } from './routes/portal.tsx';
@@ -27,6 +28,7 @@ export function createApp() {
   app.route('/oauth', oauth);
   app.route('/api/v3', apiV3);
   app.route('/admin', admin);
+  app.route('/node', nodeLink);
   app.route('/account', account);
   app.route('/', setup);
   app.route('/', portal);

@@ -201,6 +201,8 @@ async function everyAdminRoute(b: Browser, tokenPage = '/') {
     ['GET', '/admin/api/nodes/x'],
     ['PUT', '/admin/api/nodes/x'],
     ['DELETE', '/admin/api/nodes/x'],
+    ['POST', '/admin/api/nodes/x/enrollment'],
+    ['POST', '/admin/api/nodes/x/revoke'],
     ['GET', '/admin/api/oauth-clients'],
     ['POST', '/admin/api/oauth-clients'],
     ['DELETE', '/admin/api/oauth-clients/x'],

@@ -71,6 +71,22 @@ export interface NodesTable {
   created_at: Millis;
   revoked_at: Millis | null;
   wg_public_key: string | null;
+  enrollment_hash: string | null;
+  enrollment_expires_at: Millis | null;
+  credential_hash: string | null;
+  enrolled_at: Millis | null;
+}
+
+export interface NodeStatusTable {
+  node_id: string;
+  agent_version: string | null;
+  applied_revision: number | null;
+  wanted_revision: number | null;
+  connected: Flag;
+  last_seen_at: Millis | null;
+  load_json: string | null;
+  sessions_json: string | null;
+  updated_at: Millis;
 }
 
 /** Which node serves which profile, with that node's own disjoint address ranges. */
@@ -164,6 +180,7 @@ export interface CertificatesTable {
 }
 
 export interface Database {
+  node_status: NodeStatusTable;
   wg_peers: WgPeersTable;
   certificates: CertificatesTable;
   oauth_clients: OAuthClientsTable;

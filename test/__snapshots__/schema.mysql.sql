@@ -51,8 +51,13 @@ CREATE TABLE `nodes` (
   `created_at` bigint(20) NOT NULL,
   `revoked_at` bigint(20) DEFAULT NULL,
   `wg_public_key` varchar(64) DEFAULT NULL,
+  `enrollment_hash` varchar(64) DEFAULT NULL,
+  `enrollment_expires_at` bigint(20) DEFAULT NULL,
+  `credential_hash` varchar(64) DEFAULT NULL,
+  `enrolled_at` bigint(20) DEFAULT NULL,
   PRIMARY KEY (`id`),
-  UNIQUE KEY `name` (`name`)
+  UNIQUE KEY `name` (`name`),
+  KEY `nodes_enrollment` (`enrollment_hash`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `node_profiles` (
   `node_id` varchar(255) NOT NULL,
@@ -64,6 +69,18 @@ CREATE TABLE `node_profiles` (
   `ovpn_range_six` varchar(64) DEFAULT NULL,
   PRIMARY KEY (`node_id`,`profile_id`),
   KEY `node_profiles_profile` (`profile_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `node_status` (
+  `node_id` varchar(255) NOT NULL,
+  `agent_version` varchar(64) DEFAULT NULL,
+  `applied_revision` bigint(20) DEFAULT NULL,
+  `wanted_revision` bigint(20) DEFAULT NULL,
+  `connected` int(11) NOT NULL DEFAULT 0,
+  `last_seen_at` bigint(20) DEFAULT NULL,
+  `load_json` text DEFAULT NULL,
+  `sessions_json` text DEFAULT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`node_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `oauth_authorizations` (
   `id` varchar(64) NOT NULL,

@@ -6,6 +6,7 @@ CREATE INDEX "certificates_authorization" on "certificates" ("authorization_id")
 CREATE INDEX "certificates_expiry" on "certificates" ("expires_at");
 CREATE INDEX "certificates_user" on "certificates" ("user_id");
 CREATE INDEX "node_profiles_profile" on "node_profiles" ("profile_id");
+CREATE INDEX "nodes_enrollment" on "nodes" ("enrollment_hash");
 CREATE INDEX "oauth_authorizations_expiry" on "oauth_authorizations" ("expires_at");
 CREATE INDEX "oauth_authorizations_user" on "oauth_authorizations" ("user_id");
 CREATE INDEX "oauth_codes_expiry" on "oauth_codes" ("expires_at");
@@ -18,7 +19,8 @@ CREATE TABLE "browser_sessions" ("id_hash" varchar(64) primary key, "user_id" va
 CREATE TABLE "certificates" ("common_name" varchar(64) primary key, "profile_id" varchar(255) not null references "profiles" ("id"), "node_id" varchar(255) not null references "nodes" ("id"), "user_id" varchar(255) not null references "users" ("id"), "authorization_id" varchar(64) references "oauth_authorizations" ("id"), "display_name" varchar(255) not null, "created_at" bigint not null, "expires_at" bigint not null);
 CREATE TABLE "local_accounts" ("user_id" varchar(255) primary key references "users" ("id"), "password_hash" varchar(255) not null, "created_at" bigint not null, "updated_at" bigint not null);
 CREATE TABLE "node_profiles" ("node_id" varchar(255) not null references "nodes" ("id"), "profile_id" varchar(255) not null references "profiles" ("id"), "host_name" varchar(255), "wg_range_four" varchar(64), "wg_range_six" varchar(64), "ovpn_range_four" varchar(64), "ovpn_range_six" varchar(64), constraint "node_profiles_pk" primary key ("node_id", "profile_id"));
-CREATE TABLE "nodes" ("id" varchar(255) primary key, "name" varchar(255) not null unique, "host_name" varchar(255) not null, "created_at" bigint not null, "revoked_at" bigint, "wg_public_key" varchar(64));
+CREATE TABLE "node_status" ("node_id" varchar(255) primary key references "nodes" ("id"), "agent_version" varchar(64), "applied_revision" bigint, "wanted_revision" bigint, "connected" integer default 0 not null, "last_seen_at" bigint, "load_json" text, "sessions_json" text, "updated_at" bigint not null);
+CREATE TABLE "nodes" ("id" varchar(255) primary key, "name" varchar(255) not null unique, "host_name" varchar(255) not null, "created_at" bigint not null, "revoked_at" bigint, "wg_public_key" varchar(64), "enrollment_hash" varchar(64), "enrollment_expires_at" bigint, "credential_hash" varchar(64), "enrolled_at" bigint);
 CREATE TABLE "oauth_authorizations" ("id" varchar(64) primary key, "user_id" varchar(255) not null references "users" ("id"), "client_id" varchar(255) not null, "scope" varchar(255) not null, "created_at" bigint not null, "expires_at" bigint not null, "refresh_seq" integer not null, "last_used_at" bigint);
 CREATE TABLE "oauth_clients" ("id" varchar(255) primary key, "name" varchar(255) not null, "redirect_uris" text not null, "requires_approval" integer not null, "created_at" bigint not null);
 CREATE TABLE "oauth_codes" ("code_hash" varchar(64) primary key, "user_id" varchar(255) not null references "users" ("id"), "client_id" varchar(255) not null, "redirect_uri" varchar(1024) not null, "code_challenge" varchar(128) not null, "scope" varchar(255) not null, "created_at" bigint not null, "expires_at" bigint not null, "used_at" bigint, "authorization_id" varchar(64));

@@ -5,6 +5,7 @@ import { createProfileCommand, deleteProfileCommand, updateProfileCommand } from
 import { createLocalUserCommand } from '../domain/user-commands.ts';
 import { createNodeCommand, deleteNodeCommand, updateNodeCommand } from '../domain/node-commands.ts';
 import { getNode, listNodes } from '../store/nodes.ts';
+import { revokeNode, startEnrollment } from '../domain/enrollment.ts';
 import { listAudit } from '../store/audit.ts';
 import { getProfile, listProfiles } from '../store/profiles.ts';
 import { getUser, listUsers, setUserDisabled } from '../store/users.ts';
@@ -83,4 +84,18 @@ adminApi.put('/nodes/:id', async (c) => {
 adminApi.delete('/nodes/:id', async (c) => {
   await deleteNodeCommand(c.var.db, c.var.notifier, c.req.param('id'), Date.now(), auditContext(c));
   return c.body(null, 204);
+});
+
+/** A one-time token for the node's agent, shown once, with the command that uses it. */
+adminApi.post('/nodes/:id/enrollment', async (c) => {
+  const id = c.req.param('id');
+  const { token, expiresAt } = await startEnrollment(c.var.db, id, Date.now(), auditContext(c));
+  const origin = new URL(c.req.url).origin;
+  c.header('Cache-Control', 'no-store');
+  return c.json({ node_id: id, token, expires_at: expiresAt, command: `edgeport-agent enroll --portal ${origin} --node ${id} --token ${token}` }, 201);
+});
+
+adminApi.post('/nodes/:id/revoke', async (c) => {
+  await revokeNode(c.var.db, c.req.param('id'), Date.now(), auditContext(c));
+  return c.json(await getNode(c.var.db, c.req.param('id')));
 });
