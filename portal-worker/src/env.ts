@@ -1,5 +1,6 @@
 import type { Config } from './config.ts';
 import type { LoginThrottle } from './throttle/login-throttle.ts';
+import type { NodeChannel } from './channel/node-channel.ts';
 import type { Db } from './db/types.ts';
 import type { NodeNotifier } from './domain/node-door.ts';
 import type { ApiAuth } from './oauth/bearer.ts';
@@ -9,6 +10,7 @@ import type { CurrentUser } from './store/users.ts';
 export interface Bindings {
   DB?: D1Database;
   THROTTLE: DurableObjectNamespace<LoginThrottle>;
+  NODE_CHANNEL: DurableObjectNamespace<NodeChannel>;
   DB_DRIVER?: string;
   DATABASE_URL?: string;
   SESSION_IDLE_MINUTES?: string;

@@ -2,6 +2,7 @@ import { app } from './app.ts';
 import type { Bindings } from './env.ts';
 
 export { LoginThrottle } from './throttle/login-throttle.ts';
+export { NodeChannel } from './channel/node-channel.ts';
 
 export default {
   fetch: app.fetch,

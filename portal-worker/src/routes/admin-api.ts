@@ -96,6 +96,9 @@ adminApi.post('/nodes/:id/enrollment', async (c) => {
 });
 
 adminApi.post('/nodes/:id/revoke', async (c) => {
-  await revokeNode(c.var.db, c.req.param('id'), Date.now(), auditContext(c));
-  return c.json(await getNode(c.var.db, c.req.param('id')));
+  const id = c.req.param('id');
+  await revokeNode(c.var.db, id, Date.now(), auditContext(c));
+  // Cut the live connection too; the credential check refuses any reconnect.
+  await c.env.NODE_CHANNEL.get(c.env.NODE_CHANNEL.idFromName(id)).disconnect('this node was revoked by an administrator');
+  return c.json(await getNode(c.var.db, id));
 });

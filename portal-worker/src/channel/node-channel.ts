@@ -1,0 +1,207 @@
+import { DurableObject } from 'cloudflare:workers';
+import { PROTOCOL_VERSION, parseNodeMessage, type Change, type HubMessage, type NodeMessage } from '@edgeport/schema';
+import { parseConfig } from '../config.ts';
+import { dbFor } from '../db/connect.ts';
+import { ensureSchema } from '../db/ensure-schema.ts';
+import type { Db } from '../db/types.ts';
+import type { Bindings } from '../env.ts';
+import { desiredConfigFor } from '../store/desired.ts';
+import { catchUp, deltaMessage, type StoredDelta } from './session-logic.ts';
+
+/** How many deltas the object keeps for nodes that come back after a short absence. */
+const KEEP_DELTAS = 1000;
+/** Status rows in the database are refreshed at most this often per node. */
+const STATUS_EVERY_MS = 5_000;
+
+interface Attachment {
+  nodeId: string;
+  connectedAt: number;
+}
+
+export interface ChannelStatus {
+  connected: boolean;
+  revision: number;
+  applied: number | null;
+  lastSeenAt: number | null;
+}
+
+/**
+ * One per node (named by node id). Holds the node's WebSocket with the hibernation API, numbers
+ * every change with a per-node revision, sends snapshots and deltas, and records acks,
+ * heartbeats and session reports. The class stays thin: decisions live in session-logic.ts, and
+ * every socket callback is wrapped so one bad frame cannot break the object.
+ */
+export class NodeChannel extends DurableObject<Bindings> {
+  private waiters: { revision: number; resolve: (acked: boolean) => void }[] = [];
+  private lastStatusWrite = 0;
+
+  private async db(): Promise<Db> {
+    const db = dbFor(this.env, parseConfig(this.env));
+    await ensureSchema(db);
+    return db;
+  }
+
+  private async revision(): Promise<number> {
+    return (await this.ctx.storage.get<number>('revision')) ?? 0;
+  }
+
+  private sockets(): WebSocket[] {
+    return this.ctx.getWebSockets();
+  }
+
+  private send(ws: WebSocket, message: HubMessage): void {
+    ws.send(JSON.stringify(message));
+  }
+
+  /** Upgrades an already authenticated node connection (the worker checked the credential). */
+  override async fetch(request: Request): Promise<Response> {
+    const nodeId = request.headers.get('x-edgeport-verified-node');
+    if (request.headers.get('upgrade') !== 'websocket' || !nodeId) return new Response('expected a node WebSocket', { status: 400 });
+    // One connection per node: a new one replaces the old (the agent reconnected).
+    for (const old of this.sockets()) old.close(4000, 'replaced by a newer connection');
+    const pair = new WebSocketPair();
+    const server = pair[1];
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ nodeId, connectedAt: Date.now() } satisfies Attachment);
+    await this.ctx.storage.put('nodeId', nodeId);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    try {
+      const parsed = parseNodeMessage(typeof raw === 'string' ? raw : new TextDecoder().decode(raw));
+      if (parsed.kind === 'unknown') return void console.log(JSON.stringify({ level: 'warn', msg: 'unknown node message ignored', type: parsed.type }));
+      if (parsed.kind === 'invalid') return this.send(ws, { type: 'error', code: 'protocol', message: `invalid message: ${parsed.error.slice(0, 300)}` });
+      await this.handle(ws, ws.deserializeAttachment() as Attachment, parsed.message);
+    } catch (err) {
+      console.error(JSON.stringify({ level: 'error', msg: 'node message failed', error: (err as Error).message }));
+      try {
+        this.send(ws, { type: 'error', code: 'internal', message: 'the portal could not handle that message' });
+      } catch {}
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    try {
+      await this.writeStatus((ws.deserializeAttachment() as Attachment).nodeId, { connected: 0 }, true);
+    } catch {}
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.webSocketClose(ws);
+  }
+
+  private async handle(ws: WebSocket, a: Attachment, m: NodeMessage): Promise<void> {
+    switch (m.type) {
+      case 'hello': {
+        if (m.node_id !== a.nodeId) return this.send(ws, { type: 'error', code: 'unauthorized', message: 'node_id does not match the credential' });
+        if (m.protocol !== PROTOCOL_VERSION) return this.send(ws, { type: 'error', code: 'protocol', message: `portal speaks protocol ${PROTOCOL_VERSION}` });
+        await this.ctx.storage.put('agentVersion', m.agent_version);
+        if (m.wg_public_key) await this.recordWireguardKey(a.nodeId, m.wg_public_key);
+        await this.catchUpNode(ws, a.nodeId, m.applied_revision);
+        await this.writeStatus(a.nodeId, { connected: 1, agent_version: m.agent_version, applied_revision: m.applied_revision }, true);
+        return;
+      }
+      case 'ack':
+        await this.acked(a.nodeId, m.revision);
+        return;
+      case 'need_snapshot':
+        await this.sendSnapshot(ws, a.nodeId);
+        return;
+      case 'heartbeat':
+        await this.writeStatus(a.nodeId, { connected: 1, load_json: JSON.stringify({ load_average: m.load_average, cpu_count: m.cpu_count, uptime_s: m.uptime_s }) }, false);
+        return;
+      case 'sessions':
+        await this.writeStatus(a.nodeId, { connected: 1, sessions_json: JSON.stringify({ at: m.at, counts: m.counts, peers: m.peers.length, clients: m.clients.length }) }, false);
+        return;
+      case 'openvpn_event':
+      case 'csr':
+      case 'error':
+        // Connection log and node certificates arrive with the OpenVPN node work; reported, not lost silently.
+        console.log(JSON.stringify({ level: 'info', msg: 'node message not handled yet', type: m.type, node: a.nodeId }));
+        return;
+    }
+  }
+
+  private async catchUpNode(ws: WebSocket, nodeId: string, applied: number | null): Promise<void> {
+    const current = await this.revision();
+    const deltas = [...(await this.ctx.storage.list<StoredDelta>({ prefix: 'delta:' })).values()];
+    const plan = catchUp(applied, current, deltas);
+    if (plan.kind === 'snapshot') return this.sendSnapshot(ws, nodeId);
+    if (plan.kind === 'deltas') for (const d of plan.deltas) this.send(ws, deltaMessage(d));
+  }
+
+  private async sendSnapshot(ws: WebSocket, nodeId: string): Promise<void> {
+    const config = parseConfig(this.env);
+    const revision = await this.revision();
+    const desired = await desiredConfigFor(await this.db(), nodeId, revision, config.vpn.caCert ?? null, Date.now());
+    this.send(ws, { type: 'snapshot', protocol: PROTOCOL_VERSION, config: desired });
+  }
+
+  /** Upstream registers the node's key on first contact; a different key later needs an admin. */
+  private async recordWireguardKey(nodeId: string, key: string): Promise<void> {
+    const db = await this.db();
+    await db.kysely.updateTable('nodes').set({ wg_public_key: key }).where('id', '=', nodeId).where('wg_public_key', 'is', null).execute();
+  }
+
+  private async acked(nodeId: string, revision: number): Promise<void> {
+    const applied = (await this.ctx.storage.get<number>('applied')) ?? -1;
+    if (revision > applied) await this.ctx.storage.put('applied', revision);
+    const ready = this.waiters.filter((w) => w.revision <= revision);
+    this.waiters = this.waiters.filter((w) => w.revision > revision);
+    for (const w of ready) w.resolve(true);
+    await this.writeStatus(nodeId, { connected: 1, applied_revision: Math.max(applied, revision) }, ready.length > 0);
+  }
+
+  private async writeStatus(nodeId: string, fields: { connected: 0 | 1; agent_version?: string; applied_revision?: number | null; load_json?: string; sessions_json?: string }, force: boolean): Promise<void> {
+    const now = Date.now();
+    if (!force && now - this.lastStatusWrite < STATUS_EVERY_MS) return;
+    this.lastStatusWrite = now;
+    const db = await this.db();
+    const row = { ...fields, wanted_revision: await this.revision(), last_seen_at: now, updated_at: now };
+    const existing = await db.kysely.selectFrom('node_status').select('node_id').where('node_id', '=', nodeId).executeTakeFirst();
+    if (existing) await db.kysely.updateTable('node_status').set(row).where('node_id', '=', nodeId).execute();
+    else await db.kysely.insertInto('node_status').values({ node_id: nodeId, agent_version: null, applied_revision: null, load_json: null, sessions_json: null, ...row }).execute();
+  }
+
+  // ---- RPC, called by the worker ----
+
+  /**
+   * Records a change under the next revision, sends it to the node if connected, and when
+   * `waitMs` is given resolves once the node acknowledged it (or false after the wait).
+   */
+  async push(changes: Change[], waitMs = 0): Promise<{ revision: number; acked: boolean }> {
+    const base = await this.revision();
+    const revision = base + 1;
+    await this.ctx.storage.put({ revision, [`delta:${String(revision).padStart(12, '0')}`]: { base, revision, changes } satisfies StoredDelta });
+    if (revision > KEEP_DELTAS) await this.ctx.storage.delete(`delta:${String(revision - KEEP_DELTAS).padStart(12, '0')}`);
+    const sockets = this.sockets();
+    for (const ws of sockets) this.send(ws, deltaMessage({ base, revision, changes }));
+    if (!waitMs || !sockets.length) return { revision, acked: false };
+    const acked = await new Promise<boolean>((resolve) => {
+      this.waiters.push({ revision, resolve });
+      setTimeout(() => resolve(false), waitMs);
+    });
+    return { revision, acked };
+  }
+
+  async status(): Promise<ChannelStatus> {
+    const sockets = this.sockets();
+    return {
+      connected: sockets.length > 0,
+      revision: await this.revision(),
+      applied: (await this.ctx.storage.get<number>('applied')) ?? null,
+      lastSeenAt: null,
+    };
+  }
+
+  /** Revocation: the node is cut off now (and refused on reconnect by the credential check). */
+  async disconnect(reason: string): Promise<void> {
+    for (const ws of this.sockets()) {
+      try {
+        this.send(ws, { type: 'error', code: 'revoked', message: reason });
+      } catch {}
+      ws.close(4003, reason.slice(0, 100));
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import { createExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { app } from '../src/app.ts';
+import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, type HubMessage } from '@edgeport/schema';
+import { catchUp } from '../src/channel/session-logic.ts';
+import { dbFor } from './helpers.ts';
+import { provision, wgPublicKey } from './connect-helpers.ts';
+
+/** A node's side of the channel: a real WebSocket to the real NodeChannel object. */
+class NodeSocket {
+  private queue: HubMessage[] = [];
+  private waiting: ((m: HubMessage) => void)[] = [];
+  closed: { code: number; reason: string } | null = null;
+  constructor(readonly ws: WebSocket) {
+    ws.addEventListener('message', (e) => {
+      const m = JSON.parse(e.data as string) as HubMessage;
+      const w = this.waiting.shift();
+      if (w) w(m);
+      else this.queue.push(m);
+    });
+    ws.addEventListener('close', (e) => {
+      this.closed = { code: e.code, reason: e.reason };
+    });
+  }
+  next(ms = 3000, label = ''): Promise<HubMessage> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    return new Promise((resolve, reject) => {
+      const waiter = (x: HubMessage) => (clearTimeout(t), resolve(x));
+      // A waiter that timed out must not swallow the next message.
+      const t = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        reject(new Error(`no message from the portal ${label}`));
+      }, ms);
+      this.waiting.push(waiter);
+    });
+  }
+  /** Resolves true if nothing arrives within ms. */
+  async quiet(ms = 300): Promise<boolean> {
+    try {
+      await this.next(ms);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+  send(m: unknown) {
+    this.ws.send(typeof m === 'string' ? m : JSON.stringify(m));
+  }
+  hello(nodeId: string, applied: number | null, wgKey: string | null = null) {
+    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, node_id: nodeId, agent_version: 'test', applied_revision: applied, wg_public_key: wgKey, capabilities: ['wireguard', 'openvpn'] });
+  }
+}
+
+function portalFetch(url: string, init: RequestInit): Promise<Response> {
+  return Promise.resolve(app.fetch(new Request(url, init), env, createExecutionContext()));
+}
+
+async function open(nodeId: string, credential: string): Promise<{ status: number; node: NodeSocket | null }> {
+  const r = await portalFetch('http://portal.test/node/ws', { headers: { upgrade: 'websocket', authorization: `Bearer ${credential}`, 'x-edgeport-node': nodeId } });
+  if (!r.webSocket) return { status: r.status, node: null };
+  r.webSocket.accept();
+  return { status: r.status, node: new NodeSocket(r.webSocket) };
+}
+
+async function enrolledNode() {
+  const p = await provision('d1');
+  const { token } = await (await p.admin.api('POST', `/admin/api/nodes/${p.nodeId}/enrollment`)).json<{ token: string }>();
+  const r = await portalFetch('http://portal.test/node/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node_id: p.nodeId, token }) });
+  const { credential } = await r.json<{ credential: string }>();
+  return { ...p, credential, channel: env.NODE_CHANNEL.get(env.NODE_CHANNEL.idFromName(p.nodeId)) };
+}
+
+const peer = async (profileId: string, n: number) => ({ public_key: await wgPublicKey(), profile_id: profileId, ip_four: `10.0.0.${n}`, ip_six: `fd00::${n}`, expires_at: Date.now() + 60_000 });
+
+describe('catch-up rule', () => {
+  const d = (base: number, revision: number) => ({ base, revision, changes: [] });
+  it.each([
+    ['current', 3, 3, [d(2, 3)], 'none'],
+    ['unknown', null, 3, [d(2, 3)], 'snapshot'],
+    ['ahead of the portal', 9, 3, [d(2, 3)], 'snapshot'],
+    ['behind with every delta kept', 1, 3, [d(1, 2), d(2, 3), d(0, 1)], 'deltas'],
+    ['behind past what is kept', 0, 3, [d(1, 2), d(2, 3)], 'snapshot'],
+  ] as const)('%s', (_n, applied, current, deltas, kind) => {
+    expect(catchUp(applied, current, [...deltas]).kind).toBe(kind);
+  });
+});
+
+describe('NodeChannel', () => {
+  it('refuses a wrong credential and an unknown node', async () => {
+    const n = await enrolledNode();
+    expect((await open(n.nodeId, `${n.credential}x`)).status).toBe(401);
+    expect((await open('no-such-node', n.credential)).status).toBe(401);
+  });
+
+  it('sends a snapshot to a new node, then deltas it acknowledges; connect-style pushes wait for the ack', async () => {
+    const n = await enrolledNode();
+    const { status, node } = await open(n.nodeId, n.credential);
+    expect(status).toBe(101);
+    const agent = node as NodeSocket;
+    const nodeKey = await wgPublicKey();
+    agent.hello(n.nodeId, null, nodeKey);
+    const snapshot = await agent.next();
+    expect(snapshot).toMatchObject({ type: 'snapshot', protocol: PROTOCOL_VERSION, config: { node_id: n.nodeId, revision: 0, peers: [], certificates: [] } });
+    if (snapshot.type !== 'snapshot') throw new Error('expected a snapshot');
+    expect(snapshot.config.profiles.map((p) => p.id)).toEqual([n.profileId]);
+    expect(snapshot.config.ca_cert).toContain('BEGIN CERTIFICATE');
+
+    const p1 = await peer(n.profileId, 2);
+    const pushed = n.channel.push([{ op: 'peer_add', peer: p1 }], 2000);
+    const delta = await agent.next();
+    expect(delta).toEqual({ type: 'delta', base: 0, revision: 1, changes: [{ op: 'peer_add', peer: p1 }] });
+    agent.send({ type: 'ack', revision: 1 });
+    expect(await pushed).toEqual({ revision: 1, acked: true });
+
+    // No ack within the wait: the caller learns it and can try another node.
+    const late = await n.channel.push([{ op: 'peer_remove', public_key: p1.public_key }], 200);
+    expect(late).toEqual({ revision: 2, acked: false });
+    expect((await n.channel.status()).applied).toBe(1);
+    agent.ws.close();
+  });
+
+  it('gives a returning node exactly the deltas it missed, and a snapshot when it lost its state', async () => {
+    const n = await enrolledNode();
+    const first = (await open(n.nodeId, n.credential)).node as NodeSocket;
+    first.hello(n.nodeId, null);
+    await first.next(3000, 'first snapshot');
+    first.ws.close();
+    // Changes while the node is away are kept as deltas.
+    const a = await peer(n.profileId, 3);
+    const b = await peer(n.profileId, 4);
+    await n.channel.push([{ op: 'peer_add', peer: a }]);
+    await n.channel.push([{ op: 'peer_add', peer: b }]);
+
+    const back = (await open(n.nodeId, n.credential)).node as NodeSocket;
+    back.hello(n.nodeId, 0);
+    expect(await back.next(3000, 'delta 1')).toMatchObject({ type: 'delta', base: 0, revision: 1 });
+    expect(await back.next()).toMatchObject({ type: 'delta', base: 1, revision: 2 });
+    back.send({ type: 'ack', revision: 2 });
+
+    const again = (await open(n.nodeId, n.credential)).node as NodeSocket;
+    // The newer connection replaced the older one.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(back.closed?.code).toBe(4000);
+    again.hello(n.nodeId, 2);
+    expect(await again.quiet()).toBe(true);
+    again.send({ type: 'need_snapshot', reason: 'test' });
+    expect(await again.next(3000, 'snapshot 2')).toMatchObject({ type: 'snapshot', config: { revision: 2 } });
+    again.ws.close();
+  });
+
+  it('survives bad frames, ignores unknown types, and records heartbeats and the node key', async () => {
+    const n = await enrolledNode();
+    const db = await dbFor('d1');
+    await db.kysely.updateTable('nodes').set({ wg_public_key: null }).where('id', '=', n.nodeId).execute();
+    const agent = (await open(n.nodeId, n.credential)).node as NodeSocket;
+    agent.send('this is not JSON');
+    expect(await agent.next(3000, 'protocol error')).toMatchObject({ type: 'error', code: 'protocol' });
+    agent.send({ type: 'from_a_newer_agent', x: 1 });
+    expect(await agent.quiet()).toBe(true);
+    const key = await wgPublicKey();
+    agent.hello(n.nodeId, null, key);
+    expect(await agent.next()).toMatchObject({ type: 'snapshot' });
+    agent.send({ type: 'heartbeat', applied_revision: 0, load_average: [0.5, 0.4, 0.3], cpu_count: 2, uptime_s: 1234 });
+    await new Promise((r) => setTimeout(r, 100));
+    const status = await db.kysely.selectFrom('node_status').selectAll().where('node_id', '=', n.nodeId).executeTakeFirstOrThrow();
+    expect(status).toMatchObject({ connected: 1, agent_version: 'test' });
+    expect((await db.kysely.selectFrom('nodes').select('wg_public_key').where('id', '=', n.nodeId).executeTakeFirstOrThrow()).wg_public_key).toBe(key);
+    // A hello naming another node is refused.
+    agent.hello('someone-else', null);
+    expect(await agent.next()).toMatchObject({ type: 'error', code: 'unauthorized' });
+    agent.ws.close();
+  });
+
+  it('cuts a revoked node off at once and refuses it afterwards', async () => {
+    const n = await enrolledNode();
+    const agent = (await open(n.nodeId, n.credential)).node as NodeSocket;
+    agent.hello(n.nodeId, null);
+    await agent.next();
+    expect((await n.admin.api('POST', `/admin/api/nodes/${n.nodeId}/revoke`)).status).toBe(200);
+    expect(await agent.next()).toMatchObject({ type: 'error', code: 'revoked' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(agent.closed?.code).toBe(4003);
+    expect((await open(n.nodeId, n.credential)).status).toBe(401);
+  });
+});
