@@ -4,6 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueServerCertificate, loadCa } from '../portal-worker/src/vpn/ca.ts';
 import { HttpBrowser } from './support/browser.ts';
+import { AckingNode, enrollThroughApi } from './support/test-node.ts';
 import { SETUP_TOKEN, startPortal, type Portal } from './support/portal.ts';
 import { openvpnServerConfig, requireVpnTools, run, Sandbox, sh, stop, waitFor, wgKeyPair } from './support/vpn-tools.ts';
 
@@ -198,6 +199,7 @@ describe('connect and disconnect, the configs checked with the real VPN tools', 
   let firstKey = '';
   let firstAddress = '';
   let expires = '';
+  let nodeLink: AckingNode | undefined;
 
   beforeAll(async () => {
     await requireVpnTools();
@@ -206,6 +208,8 @@ describe('connect and disconnect, the configs checked with the real VPN tools', 
     nodeKey = (await wgKeyPair()).publicKey;
     const node = { id: 'node0', name: 'node0', host_name: 'node0.example.org', wg_public_key: nodeKey, profiles: [{ profile_id: 'employees', host_name: NODE_ADDRESS }] };
     expect((await admin.api('POST', '/admin/api/nodes', node)).status).toBe(201);
+    // A node that acknowledges what the portal sends: /connect answers only after the node's ack.
+    nodeLink = await AckingNode.start(portal.origin, 'node0', await enrollThroughApi(portal.origin, admin, 'node0'), nodeKey);
     // The authorization's expiry is fixed when the code is exchanged, somewhere in this window.
     authorizedFrom = Date.now();
     app = await tokensFor(new HttpBrowser(portal.origin));
@@ -214,6 +218,7 @@ describe('connect and disconnect, the configs checked with the real VPN tools', 
   }, 60_000);
 
   afterAll(async () => {
+    nodeLink?.close();
     await sandbox.cleanup();
   });
 

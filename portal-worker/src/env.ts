@@ -25,6 +25,8 @@ export interface Bindings {
   VPN_CA_CERT?: string;
   VPN_CA_KEY?: string;
   MAX_ACTIVE_API_CONFIGS?: string;
+  NODE_ACK_TIMEOUT_MS?: string;
+  NODE_HEALTHY_SECONDS?: string;
 }
 
 /** Which error rendering a route's audience reads (CONVENTIONS habit 4). */

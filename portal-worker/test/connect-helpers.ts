@@ -2,6 +2,7 @@ import { signToken, signingKeys } from '../src/oauth/tokens.ts';
 import { randomToken } from '../src/auth/crypto.ts';
 import { Browser, dbFor, makeUser, signedIn, unique, type Driver } from './helpers.ts';
 import { env } from 'cloudflare:workers';
+import { TestNode, enrollNode } from './test-node.ts';
 
 /** A real Curve25519 public key, as `wg pubkey` would print it. */
 export async function wgPublicKey(): Promise<string> {
@@ -14,6 +15,7 @@ let block = Math.floor(Math.random() * 200);
 
 export interface Provisioned {
   admin: Browser;
+  agent: TestNode | null;
   profileId: string;
   nodeId: string;
   nodeKey: string;
@@ -21,7 +23,8 @@ export interface Provisioned {
 }
 
 /** A profile with both protocols, served by one node that uses the profile's ranges. */
-export async function provision(driver: Driver, profile: Record<string, unknown> = {}, vars: Record<string, string> = {}): Promise<Provisioned> {
+/** With `agent` (the default) a test node is enrolled and connected, so connects reach it. */
+export async function provision(driver: Driver, profile: Record<string, unknown> = {}, vars: Record<string, string> = {}, agent = true): Promise<Provisioned> {
   const { browser: admin } = await signedIn(driver, { admin: true, vars });
   const n = (block = (block + 1) % 250);
   const m = Math.floor(Math.random() * 250);
@@ -42,7 +45,8 @@ export async function provision(driver: Driver, profile: Record<string, unknown>
   const nodeId = unique('node');
   const node = await admin.api('POST', '/admin/api/nodes', { id: nodeId, name: nodeId, host_name: `${nodeId}.vpn.example.org`, wg_public_key: nodeKey, profiles: [{ profile_id: profileId }] });
   if (node.status !== 201) throw new Error(`node: ${node.status} ${await node.text()}`);
-  return { admin, profileId, nodeId, nodeKey, wgRange };
+  const testNode = agent ? await TestNode.start(nodeId, await enrollNode(admin, nodeId, driver), driver) : null;
+  return { admin, agent: testNode, profileId, nodeId, nodeKey, wgRange };
 }
 
 /**

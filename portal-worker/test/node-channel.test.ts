@@ -1,71 +1,13 @@
-import { createExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { app } from '../src/app.ts';
+import { NodeSocket, open, portalFetch } from './test-node.ts';
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, type HubMessage } from '@edgeport/schema';
+import { PROTOCOL_VERSION } from '@edgeport/schema';
 import { catchUp } from '../src/channel/session-logic.ts';
 import { dbFor } from './helpers.ts';
 import { provision, wgPublicKey } from './connect-helpers.ts';
 
-/** A node's side of the channel: a real WebSocket to the real NodeChannel object. */
-class NodeSocket {
-  private queue: HubMessage[] = [];
-  private waiting: ((m: HubMessage) => void)[] = [];
-  closed: { code: number; reason: string } | null = null;
-  constructor(readonly ws: WebSocket) {
-    ws.addEventListener('message', (e) => {
-      const m = JSON.parse(e.data as string) as HubMessage;
-      const w = this.waiting.shift();
-      if (w) w(m);
-      else this.queue.push(m);
-    });
-    ws.addEventListener('close', (e) => {
-      this.closed = { code: e.code, reason: e.reason };
-    });
-  }
-  next(ms = 3000, label = ''): Promise<HubMessage> {
-    const m = this.queue.shift();
-    if (m) return Promise.resolve(m);
-    return new Promise((resolve, reject) => {
-      const waiter = (x: HubMessage) => (clearTimeout(t), resolve(x));
-      // A waiter that timed out must not swallow the next message.
-      const t = setTimeout(() => {
-        this.waiting = this.waiting.filter((w) => w !== waiter);
-        reject(new Error(`no message from the portal ${label}`));
-      }, ms);
-      this.waiting.push(waiter);
-    });
-  }
-  /** Resolves true if nothing arrives within ms. */
-  async quiet(ms = 300): Promise<boolean> {
-    try {
-      await this.next(ms);
-      return false;
-    } catch {
-      return true;
-    }
-  }
-  send(m: unknown) {
-    this.ws.send(typeof m === 'string' ? m : JSON.stringify(m));
-  }
-  hello(nodeId: string, applied: number | null, wgKey: string | null = null) {
-    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, node_id: nodeId, agent_version: 'test', applied_revision: applied, wg_public_key: wgKey, capabilities: ['wireguard', 'openvpn'] });
-  }
-}
-
-function portalFetch(url: string, init: RequestInit): Promise<Response> {
-  return Promise.resolve(app.fetch(new Request(url, init), env, createExecutionContext()));
-}
-
-async function open(nodeId: string, credential: string): Promise<{ status: number; node: NodeSocket | null }> {
-  const r = await portalFetch('http://portal.test/node/ws', { headers: { upgrade: 'websocket', authorization: `Bearer ${credential}`, 'x-edgeport-node': nodeId } });
-  if (!r.webSocket) return { status: r.status, node: null };
-  r.webSocket.accept();
-  return { status: r.status, node: new NodeSocket(r.webSocket) };
-}
-
 async function enrolledNode() {
-  const p = await provision('d1');
+  const p = await provision('d1', {}, {}, false);
   const { token } = await (await p.admin.api('POST', `/admin/api/nodes/${p.nodeId}/enrollment`)).json<{ token: string }>();
   const r = await portalFetch('http://portal.test/node/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node_id: p.nodeId, token }) });
   const { credential } = await r.json<{ credential: string }>();

@@ -41,6 +41,13 @@ export class NodeChannel extends DurableObject<Bindings> {
     return db;
   }
 
+  /** Health for node choice: any valid frame counts (heartbeats every ~10 s keep it fresh). */
+  private async seen(): Promise<void> {
+    const now = Date.now();
+    const last = (await this.ctx.storage.get<number>('lastSeen')) ?? 0;
+    if (now - last >= 1000) await this.ctx.storage.put('lastSeen', now);
+  }
+
   private async revision(): Promise<number> {
     return (await this.ctx.storage.get<number>('revision')) ?? 0;
   }
@@ -72,6 +79,7 @@ export class NodeChannel extends DurableObject<Bindings> {
       const parsed = parseNodeMessage(typeof raw === 'string' ? raw : new TextDecoder().decode(raw));
       if (parsed.kind === 'unknown') return void console.log(JSON.stringify({ level: 'warn', msg: 'unknown node message ignored', type: parsed.type }));
       if (parsed.kind === 'invalid') return this.send(ws, { type: 'error', code: 'protocol', message: `invalid message: ${parsed.error.slice(0, 300)}` });
+      await this.seen();
       await this.handle(ws, ws.deserializeAttachment() as Attachment, parsed.message);
     } catch (err) {
       console.error(JSON.stringify({ level: 'error', msg: 'node message failed', error: (err as Error).message }));
@@ -178,11 +186,28 @@ export class NodeChannel extends DurableObject<Bindings> {
     const sockets = this.sockets();
     for (const ws of sockets) this.send(ws, deltaMessage({ base, revision, changes }));
     if (!waitMs || !sockets.length) return { revision, acked: false };
-    const acked = await new Promise<boolean>((resolve) => {
+    return { revision, acked: await this.waitFor(revision, waitMs) };
+  }
+
+  /**
+   * Profile and node edits: a new revision without a delta, so the node (now, or whenever it
+   * returns) gets a snapshot rebuilt from the database.
+   */
+  async resync(waitMs = 0): Promise<{ revision: number; acked: boolean }> {
+    const revision = (await this.revision()) + 1;
+    await this.ctx.storage.put('revision', revision);
+    const sockets = this.sockets();
+    const nodeId = await this.ctx.storage.get<string>('nodeId');
+    if (!nodeId || !sockets.length) return { revision, acked: false };
+    for (const ws of sockets) await this.sendSnapshot(ws, nodeId);
+    return { revision, acked: waitMs ? await this.waitFor(revision, waitMs) : false };
+  }
+
+  private waitFor(revision: number, waitMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
       this.waiters.push({ revision, resolve });
       setTimeout(() => resolve(false), waitMs);
     });
-    return { revision, acked };
   }
 
   async status(): Promise<ChannelStatus> {
@@ -191,7 +216,7 @@ export class NodeChannel extends DurableObject<Bindings> {
       connected: sockets.length > 0,
       revision: await this.revision(),
       applied: (await this.ctx.storage.get<number>('applied')) ?? null,
-      lastSeenAt: null,
+      lastSeenAt: (await this.ctx.storage.get<number>('lastSeen')) ?? null,
     };
   }
 

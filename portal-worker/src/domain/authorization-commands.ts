@@ -1,14 +1,13 @@
 import type { Db } from '../db/types.ts';
 import { AppError } from '../errors.ts';
 import type { AuditContext } from '../store/audit.ts';
-import { nodesOfAuthorization } from '../store/configs.ts';
+import { removalsOf } from '../store/configs.ts';
 import { deleteAuthorizationStatements } from '../store/oauth.ts';
 import { applyNodeChange, type NodeNotifier } from './node-door.ts';
 
 /** Ends an app authorization: its configs leave their nodes and its tokens stop on the next call. */
 export async function endAuthorization(db: Db, notifier: NodeNotifier, id: string, now: number, action: string, audit: AuditContext): Promise<void> {
-  const nodes = await nodesOfAuthorization(db, id);
-  await applyNodeChange(db, notifier, deleteAuthorizationStatements(db, id, now, action, audit), nodes, action);
+  await applyNodeChange(db, notifier, deleteAuthorizationStatements(db, id, now, action, audit), await removalsOf(db, 'authorization_id', id));
 }
 
 /** A user revokes one of their own app authorizations. */

@@ -1,10 +1,11 @@
 import { isUniqueViolation } from '@edgeport/schema';
+import type { Compilable } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/types.ts';
 import { AppError } from '../errors.ts';
 import type { ApiAuth } from '../oauth/bearer.ts';
 import type { AuditContext } from '../store/audit.ts';
-import { activeApiAuthorizations, deleteConfigsOfAuthorization, deleteExpiredPeers, nodesOfAuthorization, usedAddresses } from '../store/configs.ts';
+import { activeApiAuthorizations, deleteConfigsOfAuthorization, deleteExpiredPeers, removalsOf, usedAddresses } from '../store/configs.ts';
 import { servingNodes } from '../store/nodes.ts';
 import { allowedFor, ensureTlsCryptKey, getProfile } from '../store/profiles.ts';
 import { candidateAt, candidateCount, indexOf } from '../vpn/addresses.ts';
@@ -14,7 +15,8 @@ import { issueClientCertificate, randomCommonName } from '../vpn/ca.ts';
 import { vpnCa } from '../vpn/ca-secret.ts';
 import { generateTlsCryptKey, openvpnClientConfig } from '../vpn/openvpn-config.ts';
 import { wireguardClientConfig } from '../vpn/wireguard-config.ts';
-import { applyNodeChange, type NodeNotifier } from './node-door.ts';
+import { applyNodeChange, mergeChanges, type NodeNotifier } from './node-door.ts';
+import type { Change } from '@edgeport/schema';
 import type { ProfileConfig } from './profile.ts';
 import { acceptedProtocols, MEDIA, protocolOrder, type VpnProto } from './protocol.ts';
 
@@ -41,10 +43,10 @@ interface Plan {
   deps: ConnectDeps;
   auth: ApiAuth;
   profile: ProfileConfig;
-  /** Statements removing the configs this connect replaces or evicts. */
+  /** Statements removing the configs this connect replaces or evicts; emptied once committed. */
   clearing: ReturnType<typeof deleteConfigsOfAuthorization>;
-  /** Nodes that held those configs: they must hear about the change too. */
-  previousNodes: string[];
+  /** What those removals mean to the nodes that held the configs; emptied once sent. */
+  removals: Map<string, Change[]>;
   /** Authorizations whose addresses count as free (they are deleted in the same batch). */
   replaced: string[];
 }
@@ -90,10 +92,10 @@ export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URL
   const max = deps.config.vpn.maxActiveApiConfigs;
   if (max === 0) throw new AppError('forbidden', 'no API configuration downloads allowed');
   // Independent reads go out together: on the edge every round trip to the database counts.
-  const [profile, active, ownNodes, serving] = await Promise.all([
+  const [profile, active, ownRemovals, serving] = await Promise.all([
     getProfile(deps.db, req.profileId),
     activeApiAuthorizations(deps.db, auth.userId, deps.now),
-    nodesOfAuthorization(deps.db, auth.authorizationId),
+    removalsOf(deps.db, 'authorization_id', auth.authorizationId),
     servingNodes(deps.db, req.profileId),
   ]);
   if (!profile || allowedFor([profile], auth.permissions).length === 0) throw new AppError('not_found', 'no such "profile_id"');
@@ -108,14 +110,25 @@ export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URL
   const evicted = others.slice(0, Math.max(0, others.length - (max - 1))).map((a) => a.authorization_id);
   const replaced = [auth.authorizationId, ...evicted];
   // Only authorizations that hold configs get delete statements: empty deletes still lock ranges.
-  const holding = [{ id: auth.authorizationId, nodes: ownNodes }, ...(await Promise.all(evicted.map(async (id) => ({ id, nodes: await nodesOfAuthorization(deps.db, id) }))))];
-  const clearing = holding.filter((h) => h.nodes.length).flatMap((h) => deleteConfigsOfAuthorization(deps.db, h.id));
-  const previousNodes = holding.flatMap((h) => h.nodes);
+  const holding = [{ id: auth.authorizationId, removals: ownRemovals }, ...(await Promise.all(evicted.map(async (id) => ({ id, removals: await removalsOf(deps.db, 'authorization_id', id) }))))];
+  const clearing = holding.filter((h) => h.removals.size).flatMap((h) => deleteConfigsOfAuthorization(deps.db, h.id));
+  const removals = mergeChanges(...holding.map((h) => h.removals)) as Map<string, Change[]>;
 
-  const plan: Plan = { deps, auth, profile, clearing, previousNodes, replaced };
+  const plan: Plan = { deps, auth, profile, clearing, removals, replaced };
   const nodes = shuffled(serving, deps.random);
+  // Health is asked lazily, node by node, in the shuffled order: usually only the first is asked.
+  const health = new Map<string, Promise<boolean>>();
+  const healthy = (nodeId: string) => {
+    let h = health.get(nodeId);
+    if (!h) {
+      h = deps.notifier.health(nodeId).then((s) => s.connected && s.lastSeenAt !== null && deps.now - s.lastSeenAt < deps.config.nodes.healthyMs);
+      health.set(nodeId, h);
+    }
+    return h;
+  };
   for (const proto of order) {
     for (const node of nodes) {
+      if (!(await healthy(node.node_id))) continue;
       const done = proto === 'wireguard' ? await connectWireguard(plan, node, req.publicKey as string) : await connectOpenvpn(plan, node, req.preferTcp);
       if (done) return done;
     }
@@ -156,11 +169,12 @@ async function connectWireguard(plan: Plan, node: Node, publicKey: string): Prom
 }
 
 async function allocate(
-  { deps, auth, profile, clearing, previousNodes, replaced }: Plan,
+  plan: Plan,
   node: Node,
   publicKey: string,
   { range4, range6, count, contenders }: { range4: Cidr; range6: Cidr; count: number; contenders: number },
 ): Promise<ConnectResult | null> {
+  const { deps, auth, profile, replaced } = plan;
   const wg = profile.wireguard as NonNullable<ProfileConfig['wireguard']>;
   const nodeKey = node.wg_public_key as string;
   for (let attempt = 0; attempt < ALLOCATION_ATTEMPTS; attempt++) {
@@ -174,27 +188,14 @@ async function allocate(
     for (let i = 0; i < count && free.length < window; i++) if (!used.has(i)) free.push(i);
     if (!free.length) return null; // this node's range is full: try the next node
     const ip = candidateAt(range4, range6, free[Math.floor(deps.random() * free.length)] as number);
+    const peer = { public_key: publicKey, profile_id: profile.id, ip_four: ip.ipFour, ip_six: ip.ipSix, expires_at: auth.expiresAt };
+    let acked: boolean;
     try {
-      await applyNodeChange(
-        deps.db,
-        deps.notifier,
-        [
-          ...clearing,
-          deps.db.kysely.insertInto('wg_peers').values({
-            public_key: publicKey,
-            profile_id: profile.id,
-            node_id: node.node_id,
-            user_id: auth.userId,
-            authorization_id: auth.authorizationId,
-            display_name: auth.clientId,
-            ip_four: ip.ipFour,
-            ip_six: ip.ipSix,
-            created_at: deps.now,
-            expires_at: auth.expiresAt,
-          }),
-        ],
-        [...previousNodes, node.node_id],
-        'connect',
+      acked = await place(
+        plan,
+        node,
+        deps.db.kysely.insertInto('wg_peers').values({ ...peer, node_id: node.node_id, user_id: auth.userId, authorization_id: auth.authorizationId, display_name: auth.clientId, created_at: deps.now }),
+        { op: 'peer_add', peer },
       );
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
@@ -204,6 +205,11 @@ async function allocate(
       // peers do not count as used, and are cleared here, off the common path): look again.
       await deleteExpiredPeers(deps.db, node.node_id, profile.id, deps.now).execute();
       continue;
+    }
+    if (!acked) {
+      // The node did not confirm in time: give the address back and let the caller try another node.
+      await release(plan, node, deps.db.kysely.deleteFrom('wg_peers').where('public_key', '=', publicKey), { op: 'peer_remove', public_key: publicKey });
+      return null;
     }
     return {
       contentType: MEDIA.wireguard,
@@ -224,7 +230,8 @@ async function allocate(
   throw new AppError('service_unavailable', 'could not reserve an address; try again');
 }
 
-async function connectOpenvpn({ deps, auth, profile, clearing, previousNodes }: Plan, node: Node, preferTcp: boolean): Promise<ConnectResult | null> {
+async function connectOpenvpn(plan: Plan, node: Node, preferTcp: boolean): Promise<ConnectResult | null> {
+  const { deps, auth, profile } = plan;
   const ovpn = profile.openvpn;
   if (!ovpn) return null;
   const ca = await vpnCa(deps.config);
@@ -233,25 +240,17 @@ async function connectOpenvpn({ deps, auth, profile, clearing, previousNodes }: 
     issueClientCertificate(ca, { commonName, profileId: profile.id, notAfter: new Date(auth.expiresAt) }),
     ensureTlsCryptKey(deps.db, profile.id, generateTlsCryptKey),
   ]);
-  await applyNodeChange(
-    deps.db,
-    deps.notifier,
-    [
-      ...clearing,
-      deps.db.kysely.insertInto('certificates').values({
-        common_name: commonName,
-        profile_id: profile.id,
-        node_id: node.node_id,
-        user_id: auth.userId,
-        authorization_id: auth.authorizationId,
-        display_name: auth.clientId,
-        created_at: deps.now,
-        expires_at: auth.expiresAt,
-      }),
-    ],
-    [...previousNodes, node.node_id],
-    'connect',
+  const certificate = { common_name: commonName, profile_id: profile.id, expires_at: auth.expiresAt };
+  const acked = await place(
+    plan,
+    node,
+    deps.db.kysely.insertInto('certificates').values({ ...certificate, node_id: node.node_id, user_id: auth.userId, authorization_id: auth.authorizationId, display_name: auth.clientId, created_at: deps.now }),
+    { op: 'cert_add', certificate },
   );
+  if (!acked) {
+    await release(plan, node, deps.db.kysely.deleteFrom('certificates').where('common_name', '=', commonName), { op: 'cert_remove', common_name: commonName });
+    return null;
+  }
   return {
     contentType: MEDIA.openvpn,
     expiresAt: auth.expiresAt,
@@ -272,10 +271,28 @@ async function connectOpenvpn({ deps, auth, profile, clearing, previousNodes }: 
   };
 }
 
-/** POST /api/v3/disconnect: every config of this authorization goes; the nodes are told. */
+/**
+ * Commits the new config (with the removals of what it replaces, the first time) and waits for
+ * the chosen node's ack: the app never gets a config its node does not know yet.
+ */
+async function place(plan: Plan, node: Node, insert: Compilable, change: Change): Promise<boolean> {
+  const { deps } = plan;
+  const changes = mergeChanges(plan.removals, new Map([[node.node_id, [change]]]));
+  const acked = await applyNodeChange(deps.db, deps.notifier, [...plan.clearing, insert], changes, { nodeId: node.node_id, waitMs: deps.config.nodes.ackTimeoutMs });
+  // Committed and sent: a retry on another node must not delete or announce them again.
+  plan.clearing = [];
+  plan.removals = new Map();
+  return acked;
+}
+
+async function release(plan: Plan, node: Node, remove: Compilable, change: Change): Promise<void> {
+  await applyNodeChange(plan.deps.db, plan.deps.notifier, [remove], new Map([[node.node_id, [change]]]));
+}
+
+/** POST /api/v3/disconnect: every config of this authorization goes; the nodes are told (acks tracked, not awaited). */
 export async function disconnectCommand(db: Db, notifier: NodeNotifier, auth: ApiAuth): Promise<void> {
-  const nodes = await nodesOfAuthorization(db, auth.authorizationId);
-  await applyNodeChange(db, notifier, deleteConfigsOfAuthorization(db, auth.authorizationId), nodes, 'disconnect');
+  const removals = await removalsOf(db, 'authorization_id', auth.authorizationId);
+  await applyNodeChange(db, notifier, deleteConfigsOfAuthorization(db, auth.authorizationId), removals);
 }
 
 export type { VpnProto };

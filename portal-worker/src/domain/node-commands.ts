@@ -5,7 +5,7 @@ import { fieldErrors } from './validation.ts';
 import type { AuditContext } from '../store/audit.ts';
 import { createNodeStatements, deleteNodeStatements, getNode, listNodes, updateNodeStatements, type NodeConfig } from '../store/nodes.ts';
 import { isUniqueViolation } from '@edgeport/schema';
-import { applyNodeChange, type NodeNotifier } from './node-door.ts';
+import { applyNodeChange, resyncAll, type NodeNotifier } from './node-door.ts';
 import { listProfiles, rangesInUse } from '../store/profiles.ts';
 import { overlaps, parseCidr, parseIp } from './ip.ts';
 
@@ -81,7 +81,7 @@ async function validateNode(db: Db, input: unknown): Promise<NodeResult> {
   return errors.length ? { ok: false, errors } : { ok: true, node };
 }
 
-async function saving(work: Promise<void>, node: NodeConfig): Promise<void> {
+async function saving(work: Promise<unknown>, node: NodeConfig): Promise<void> {
   try {
     await work;
   } catch (err) {
@@ -92,7 +92,7 @@ async function saving(work: Promise<void>, node: NodeConfig): Promise<void> {
 
 export async function createNodeCommand(db: Db, notifier: NodeNotifier, input: unknown, now: number, audit: AuditContext): Promise<NodeResult> {
   const result = await validateNode(db, input);
-  if (result.ok) await saving(applyNodeChange(db, notifier, createNodeStatements(db, result.node, now, audit), [result.node.id], 'node.create'), result.node);
+  if (result.ok) await saving(applyNodeChange(db, notifier, createNodeStatements(db, result.node, now, audit), new Map()), result.node);
   return result;
 }
 
@@ -100,12 +100,13 @@ export async function updateNodeCommand(db: Db, notifier: NodeNotifier, id: stri
   const before = await getNode(db, id);
   if (!before) throw new AppError('not_found', `no node "${id}"`);
   const result = await validateNode(db, { ...(input as object), id });
-  if (result.ok) await saving(applyNodeChange(db, notifier, updateNodeStatements(db, before, result.node, now, audit), [id], 'node.update'), result.node);
+  if (result.ok) await saving(applyNodeChange(db, notifier, updateNodeStatements(db, before, result.node, now, audit), resyncAll([id])), result.node);
   return result;
 }
 
 export async function deleteNodeCommand(db: Db, notifier: NodeNotifier, id: string, now: number, audit: AuditContext): Promise<void> {
   const before = await getNode(db, id);
   if (!before) throw new AppError('not_found', `no node "${id}"`);
-  await applyNodeChange(db, notifier, deleteNodeStatements(db, before, now, audit), [id], 'node.delete');
+  // The node's own channel is cut by the route; nothing is left to tell it.
+  await applyNodeChange(db, notifier, deleteNodeStatements(db, before, now, audit), new Map());
 }

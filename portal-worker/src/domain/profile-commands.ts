@@ -3,7 +3,8 @@ import type { Db } from '../db/types.ts';
 import { AppError, type FieldError } from '../errors.ts';
 import type { AuditContext } from '../store/audit.ts';
 import { createProfileStatements, deleteProfileStatements, getProfile, nodesOfProfile, rangesInUse, updateProfileStatements } from '../store/profiles.ts';
-import { applyNodeChange, type NodeNotifier } from './node-door.ts';
+import { applyNodeChange, mergeChanges, resyncAll, type NodeNotifier } from './node-door.ts';
+import { removalsOf } from '../store/configs.ts';
 import { validateProfile, type ProfileConfig } from './profile.ts';
 
 export type SaveResult = { ok: true; profile: ProfileConfig } | { ok: false; errors: FieldError[] };
@@ -30,12 +31,14 @@ export async function updateProfileCommand(db: Db, notifier: NodeNotifier, id: s
   }
   const result = validateProfile({ ...(input as object), id }, await rangesInUse(db, id));
   if (!result.ok) return result;
-  await applyNodeChange(db, notifier, updateProfileStatements(db, before, result.profile, now, audit), await nodesOfProfile(db, id), 'profile.update');
+  // Ranges, ports and routes change what the node runs: its nodes get a fresh snapshot.
+  await applyNodeChange(db, notifier, updateProfileStatements(db, before, result.profile, now, audit), resyncAll(await nodesOfProfile(db, id)));
   return result;
 }
 
 export async function deleteProfileCommand(db: Db, notifier: NodeNotifier, id: string, now: number, audit: AuditContext): Promise<void> {
   const before = await getProfile(db, id);
   if (!before) throw new AppError('not_found', `no profile "${id}"`);
-  await applyNodeChange(db, notifier, deleteProfileStatements(db, before, now, audit), await nodesOfProfile(db, id), 'profile.delete');
+  const changes = mergeChanges(await removalsOf(db, 'profile_id', id), resyncAll(await nodesOfProfile(db, id)));
+  await applyNodeChange(db, notifier, deleteProfileStatements(db, before, now, audit), changes);
 }

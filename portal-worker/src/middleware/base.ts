@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors.ts';
 import { parseConfig } from '../config.ts';
 import { dbFor } from '../db/connect.ts';
-import { noNodeChannel } from '../domain/node-door.ts';
+import { channelNotifier } from '../channel/notifier.ts';
 import { ensureSchema } from '../db/ensure-schema.ts';
 import type { AppEnv } from '../env.ts';
 
@@ -38,7 +38,7 @@ export function database(): MiddlewareHandler<AppEnv> {
     const db = dbFor(c.env, config);
     await ensureSchema(db);
     c.set('db', db);
-    c.set('notifier', noNodeChannel);
+    c.set('notifier', channelNotifier(c.env.NODE_CHANNEL));
     await next();
   };
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { Change } from '@edgeport/schema';
 import type { Db } from '../db/types.ts';
 
 /** Statements that remove every configuration an authorization holds (both protocols). */
@@ -13,23 +14,20 @@ export function deleteConfigsOfUser(db: Db, userId: string) {
   return [db.kysely.deleteFrom('wg_peers').where('user_id', '=', userId), db.kysely.deleteFrom('certificates').where('user_id', '=', userId)];
 }
 
-/** Nodes that carry any configuration of an authorization or a user (to tell them after a change). */
-async function nodesHolding(db: Db, column: 'authorization_id' | 'user_id', value: string): Promise<string[]> {
-  const rows = await db.kysely
-    .selectFrom('wg_peers')
-    .select('node_id')
-    .where(column, '=', value)
-    .union(db.kysely.selectFrom('certificates').select('node_id').where(column, '=', value))
-    .execute();
-  return [...new Set(rows.map((r) => r.node_id))];
-}
-
-export function nodesOfAuthorization(db: Db, authorizationId: string): Promise<string[]> {
-  return nodesHolding(db, 'authorization_id', authorizationId);
-}
-
-export function nodesOfUser(db: Db, userId: string): Promise<string[]> {
-  return nodesHolding(db, 'user_id', userId);
+/**
+ * What removing the configurations of an authorization, a user or a profile means to each node
+ * that carries them: peer and certificate removals, read before the rows are deleted.
+ */
+export async function removalsOf(db: Db, column: 'authorization_id' | 'user_id' | 'profile_id', value: string): Promise<Map<string, Change[]>> {
+  const [peers, certs] = await Promise.all([
+    db.kysely.selectFrom('wg_peers').select(['node_id', 'public_key']).where(column, '=', value).execute(),
+    db.kysely.selectFrom('certificates').select(['node_id', 'common_name']).where(column, '=', value).execute(),
+  ]);
+  const out = new Map<string, Change[]>();
+  const add = (node: string, c: Change) => out.set(node, [...(out.get(node) ?? []), c]);
+  for (const p of peers) add(p.node_id, { op: 'peer_remove', public_key: p.public_key });
+  for (const c of certs) add(c.node_id, { op: 'cert_remove', common_name: c.common_name });
+  return out;
 }
 
 /**

@@ -101,7 +101,7 @@ export function deleteNodeStatements(db: Db, before: NodeConfig, now: number, au
   ];
 }
 
-/** Nodes that can serve a profile now, with the host and ranges clients of that profile use there. */
+/** Nodes assigned to a profile and not revoked, with the host and ranges its clients use there. */
 export async function servingNodes(db: Db, profileId: string) {
   return db.kysely
     .selectFrom('node_profiles')

@@ -3,7 +3,7 @@ import { AppError } from '../errors.ts';
 import type { Db } from '../db/types.ts';
 import { parseList } from './json.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
-import { deleteConfigsOfUser, nodesOfUser } from './configs.ts';
+import { deleteConfigsOfUser, removalsOf } from './configs.ts';
 import { applyNodeChange, type NodeNotifier } from '../domain/node-door.ts';
 
 export interface CurrentUser {
@@ -124,7 +124,7 @@ export async function setUserDisabled(db: Db, notifier: NodeNotifier, userId: st
         db.kysely.deleteFrom('oauth_authorizations').where('user_id', '=', userId),
       ]
     : [];
-  const nodes = disabled ? await nodesOfUser(db, userId) : [];
+  const removals = disabled ? await removalsOf(db, 'user_id', userId) : new Map();
   await applyNodeChange(
     db,
     notifier,
@@ -133,8 +133,7 @@ export async function setUserDisabled(db: Db, notifier: NodeNotifier, userId: st
       ...ending,
       auditInsert(db, audit, now, disabled ? 'user.disable' : 'user.enable', 'user', userId, { is_disabled: before.isDisabled }, { is_disabled: disabled }),
     ],
-    nodes,
-    disabled ? 'user.disable' : 'user.enable',
+    removals,
   );
 }
 
