@@ -19,14 +19,18 @@ export function deleteConfigsOfUser(db: Db, userId: string) {
  * that carries them: peer and certificate removals, read before the rows are deleted.
  */
 export async function removalsOf(db: Db, column: 'authorization_id' | 'user_id' | 'profile_id', value: string): Promise<Map<string, Change[]>> {
-  const [peers, certs] = await Promise.all([
-    db.kysely.selectFrom('wg_peers').select(['node_id', 'public_key']).where(column, '=', value).execute(),
-    db.kysely.selectFrom('certificates').select(['node_id', 'common_name']).where(column, '=', value).execute(),
-  ]);
+  // One round trip for both tables: this runs on every connect.
+  const rows = await db.kysely
+    .selectFrom('wg_peers')
+    .select(['node_id', 'public_key as key', sql<string>`'peer'`.as('kind')])
+    .where(column, '=', value)
+    .unionAll(db.kysely.selectFrom('certificates').select(['node_id', 'common_name as key', sql<string>`'cert'`.as('kind')]).where(column, '=', value))
+    .execute();
   const out = new Map<string, Change[]>();
-  const add = (node: string, c: Change) => out.set(node, [...(out.get(node) ?? []), c]);
-  for (const p of peers) add(p.node_id, { op: 'peer_remove', public_key: p.public_key });
-  for (const c of certs) add(c.node_id, { op: 'cert_remove', common_name: c.common_name });
+  for (const r of rows) {
+    const c: Change = r.kind === 'peer' ? { op: 'peer_remove', public_key: r.key } : { op: 'cert_remove', common_name: r.key };
+    out.set(r.node_id, [...(out.get(r.node_id) ?? []), c]);
+  }
   return out;
 }
 
