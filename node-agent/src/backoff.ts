@@ -11,8 +11,13 @@ export class Backoff {
     private readonly capMs = 60_000,
   ) {}
 
+  /** The bound the next `next()` draws under: logged, so an operator sees the delays grow to the cap. */
+  get ceilingMs(): number {
+    return Math.min(this.capMs, this.baseMs * 2 ** this.attempt);
+  }
+
   next(): number {
-    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** this.attempt);
+    const ceiling = this.ceilingMs;
     this.attempt = Math.min(this.attempt + 1, 30);
     return Math.floor(this.random() * ceiling);
   }

@@ -1,13 +1,20 @@
 import { parseArgs } from 'node:util';
 import { enroll } from './enroll.ts';
+import { runAgent } from './run.ts';
 
 const USAGE = `usage:
   edgeport-agent enroll --portal <https://portal> --node <node id> --token <enrollment token> [--credential-file <path>]
-
-Commands that exist today: enroll. The long-running daemon arrives with the node channel.`;
+  edgeport-agent run      (settings from EDGEPORT_* variables; the node credential from $CREDENTIALS_DIRECTORY)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'run') {
+    if (rest.length) {
+      process.stderr.write(`run takes no arguments (its settings are EDGEPORT_* variables)\n${USAGE}\n`);
+      return 2;
+    }
+    return runAgent(process.env);
+  }
   if (command === 'enroll') {
     const { values } = parseArgs({
       args: rest,
