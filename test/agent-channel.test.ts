@@ -6,12 +6,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpBrowser } from './support/browser.ts';
 import { SETUP_TOKEN, startPortal, type Portal } from './support/portal.ts';
+import { appAccessToken, appConnect, appDisconnect, wgKey } from './support/app-client.ts';
 
 /**
  * The long-running agent as it ships (the bundled file systemd runs), against the real portal
  * over HTTP and WebSocket, with the fake VPN backend (EDGEPORT_BACKEND=fake), which writes what it
- * holds to <state>/fake-peers.json. Pushes from the portal are not wired yet, so this tier checks
- * the channel's life cycle: snapshots, restarts, a portal outage, revocation, bad settings.
+ * holds to <state>/fake-peers.json: snapshots, app connects acknowledged by the agent, a dead node
+ * skipped, missed changes delivered on return, restarts, a portal outage, revocation, bad settings.
  */
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -200,6 +201,55 @@ describe('edgeport-agent run', () => {
     expect(statSync(peersFile(node1)).mtimeMs).toBe(mtime);
   }, 60_000);
 
+  it('carries app connects: /connect answers after the agent applied the peer; a dead node is skipped; changes made while a node was away reach it when it returns', async () => {
+    expect((await admin.api('POST', '/admin/api/users', { id: 'alice', password: 'alice app password', permissions: [] })).status).toBe(201);
+    const token = await appAccessToken(portal.origin, 'alice', 'alice app password');
+    const peersOf = (n: Node): string[] => (JSON.parse(readFileSync(peersFile(n), 'utf8')) as { peers: { public_key: string }[] }).peers.map((p) => p.public_key);
+    const nodeOf = (body: string) => (body.includes('Address = 10.60.') ? node1 : body.includes('Address = 10.61.') ? node2 : null);
+
+    // The shuffle picks a node at random; a new connect of the same app replaces its config.
+    let onNode1 = '';
+    for (let i = 0; i < 24 && !onNode1; i++) {
+      const key = wgKey();
+      const t0 = performance.now();
+      const r = await appConnect(portal.origin, token, 'staff', key);
+      const ms = performance.now() - t0;
+      expect(r.status).toBe(200);
+      const node = nodeOf(r.body) as Node;
+      // Read at once: the ack that released the response came after the agent applied and saved it.
+      expect(peersOf(node)).toContain(key);
+      console.log(`connect to applied on ${node.id}: ${ms.toFixed(1)} ms`);
+      if (node === node1) onNode1 = key;
+    }
+    expect(onNode1).not.toBe('');
+
+    // node1's agent dies: connects go to node2 only.
+    await (running.get(node1.id) as AgentProcess).stop('SIGKILL');
+    expect(await appDisconnect(portal.origin, token)).toBe(204);
+    const other = await appAccessToken(portal.origin, 'alice', 'alice app password');
+    let last = '';
+    for (let i = 0; i < 4; i++) {
+      last = wgKey();
+      const r = await appConnect(portal.origin, other, 'staff', last);
+      expect(r.status).toBe(200);
+      expect(nodeOf(r.body)).toBe(node2);
+      expect(peersOf(node2)).toContain(last);
+    }
+    expect(peersOf(node2)).toEqual([last]);
+
+    // node1 comes back: it starts from its saved config (the removed peer still there), then the
+    // missed delta removes it, exactly once.
+    const back = new AgentProcess(agentEnv(node1));
+    running.set(node1.id, back);
+    await back.line('connected to the portal');
+    await until('the peer removed while node1 was away is gone', 20_000, () => !peersOf(node1).includes(onNode1));
+    expect(peersOf(node1)).toEqual([]);
+
+    // Disabling the user removes its peers from every node.
+    expect((await admin.api('POST', '/admin/api/users/alice/disable')).status).toBe(200);
+    await until("alice's peer leaves node2", 10_000, () => peersOf(node2).length === 0);
+  }, 120_000);
+
   it('cuts a revoked node off: its agent logs the revocation, waits the 60 s cap and does not hammer; restarted, it is refused and waits the cap again', async () => {
     const agent = running.get(node2.id) as AgentProcess;
     const from = agent.lines.length;
@@ -226,6 +276,7 @@ describe('edgeport-agent run', () => {
   it('survives a portal outage: keeps the tunnels, retries with growing delays, and a restart applies the saved config without the portal', async () => {
     const agent = running.get(node1.id) as AgentProcess;
     const before = readFileSync(peersFile(node1), 'utf8');
+    const revision = (JSON.parse(readFileSync(join(node1.stateDir, 'desired.json'), 'utf8')) as { revision: number }).revision;
     const from = agent.lines.length;
     await portal.stop();
     portalRunning = false;
@@ -239,9 +290,9 @@ describe('edgeport-agent run', () => {
 
     const cold = new AgentProcess(agentEnv(node1));
     running.set(node1.id, cold);
-    expect(await cold.line('config applied', 20_000, (l) => l.why === 'startup')).toMatchObject({ revision: 0 });
+    expect(await cold.line('config applied', 20_000, (l) => l.why === 'startup')).toMatchObject({ revision });
     const m = await cold.metrics();
-    expect(m.get('edgeport_agent_applied_revision')).toBe(0);
+    expect(m.get('edgeport_agent_applied_revision')).toBe(revision);
     expect(m.get('edgeport_agent_connected')).toBe(0);
     expect(readFileSync(peersFile(node1), 'utf8')).toBe(before);
     // Full jitter under a ceiling that doubles from 1 s (1+2+4+8 s at worst for four failures).
