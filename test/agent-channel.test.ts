@@ -208,20 +208,28 @@ describe('edgeport-agent run', () => {
     const nodeOf = (body: string) => (body.includes('Address = 10.60.') ? node1 : body.includes('Address = 10.61.') ? node2 : null);
 
     // The shuffle picks a node at random; a new connect of the same app replaces its config.
-    let onNode1 = '';
-    for (let i = 0; i < 24 && !onNode1; i++) {
-      const key = wgKey();
-      const t0 = performance.now();
-      const r = await appConnect(portal.origin, token, 'staff', key);
-      const ms = performance.now() - t0;
-      expect(r.status).toBe(200);
-      const node = nodeOf(r.body) as Node;
-      // Read at once: the ack that released the response came after the agent applied and saved it.
-      expect(peersOf(node)).toContain(key);
-      console.log(`connect to applied on ${node.id}: ${ms.toFixed(1)} ms`);
-      if (node === node1) onNode1 = key;
-    }
-    expect(onNode1).not.toBe('');
+    const landOnNode1 = async (appToken: string): Promise<string> => {
+      for (let i = 0; i < 24; i++) {
+        const key = wgKey();
+        const t0 = performance.now();
+        const r = await appConnect(portal.origin, appToken, 'staff', key);
+        const ms = performance.now() - t0;
+        expect(r.status).toBe(200);
+        const node = nodeOf(r.body) as Node;
+        // Read at once: the ack that released the response came after the agent applied and saved it.
+        expect(peersOf(node)).toContain(key);
+        console.log(`connect to applied on ${node.id}: ${ms.toFixed(1)} ms`);
+        if (node === node1) return key;
+      }
+      throw new Error('24 connects never chose node1');
+    };
+    const onNode1 = await landOnNode1(token);
+    // A live disconnect takes the peer off its node (tracked, not awaited by the app).
+    const second = await appAccessToken(portal.origin, 'alice', 'alice app password');
+    const secondKey = await landOnNode1(second);
+    expect(await appDisconnect(portal.origin, second)).toBe(204);
+    await until('the disconnected peer leaves node1', 10_000, () => !peersOf(node1).includes(secondKey));
+    expect(peersOf(node1)).toContain(onNode1);
 
     // node1's agent dies: connects go to node2 only.
     await (running.get(node1.id) as AgentProcess).stop('SIGKILL');
