@@ -120,3 +120,26 @@ describe('connect through the node channel', () => {
   });
 });
 
+
+describe('connection log', () => {
+  it('records who had a WireGuard address from connect to disconnect, and forgets a config no node took', async () => {
+    const { whoHad } = await import('../src/store/connection-log.ts');
+    const p = await provision('d1');
+    const { browser, id } = await signedIn('d1');
+    const tokens = await appTokens(browser);
+    const key = await wgPublicKey();
+    const r = await apiCall(browser, tokens.access_token, 'POST', '/connect', { profile_id: p.profileId, public_key: key }, WG);
+    const ip = new TextDecoder().decode(await r.arrayBuffer()).match(/^Address = ([\d.]+)\//m)?.[1] as string;
+    const db = await dbFor('d1');
+    const during = Date.now();
+    expect((await whoHad(db, ip, during)).map((row) => [row.user_id, row.connection_id, row.disconnected_at])).toEqual([[id, key, null]]);
+    await new Promise((res) => setTimeout(res, 5));
+    expect((await apiCall(browser, tokens.access_token, 'POST', '/disconnect')).status).toBe(204);
+    const after = Date.now() + 1;
+    const [row] = await whoHad(db, ip, during);
+    expect(row?.disconnected_at).toBeGreaterThanOrEqual(during);
+    expect(await whoHad(db, ip, after)).toEqual([]);
+    // The IPv6 address finds the same row.
+    expect((await whoHad(db, row?.ip_six as string, during)).map((x) => x.connection_id)).toEqual([key]);
+  });
+});

@@ -179,7 +179,35 @@ export interface CertificatesTable {
   expires_at: Millis;
 }
 
+export interface ConnectionLogTable {
+  id: Generated<number>;
+  user_id: string;
+  profile_id: string;
+  node_id: string;
+  vpn_proto: 'wireguard' | 'openvpn';
+  /** WireGuard public key or OpenVPN certificate CN. */
+  connection_id: string;
+  ip_four: string | null;
+  ip_six: string | null;
+  originating_ip: string | null;
+  connected_at: Millis;
+  disconnected_at: Millis | null;
+  bytes_in: number | null;
+  bytes_out: number | null;
+}
+
+export interface SessionStatsTable {
+  node_id: string;
+  profile_id: string;
+  vpn_proto: 'wireguard' | 'openvpn';
+  /** Epoch ms of the minute's start. */
+  minute: Millis;
+  sessions: number;
+}
+
 export interface Database {
+  connection_log: ConnectionLogTable;
+  session_stats: SessionStatsTable;
   node_status: NodeStatusTable;
   wg_peers: WgPeersTable;
   certificates: CertificatesTable;

@@ -37,6 +37,27 @@ CREATE TABLE `certificates` (
   KEY `certificates_authorization` (`authorization_id`),
   KEY `certificates_expiry` (`expires_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `connection_log` (
+  `id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `user_id` varchar(255) NOT NULL,
+  `profile_id` varchar(255) NOT NULL,
+  `node_id` varchar(255) NOT NULL,
+  `vpn_proto` varchar(16) NOT NULL,
+  `connection_id` varchar(64) NOT NULL,
+  `ip_four` varchar(64) DEFAULT NULL,
+  `ip_six` varchar(64) DEFAULT NULL,
+  `originating_ip` varchar(64) DEFAULT NULL,
+  `connected_at` bigint(20) NOT NULL,
+  `disconnected_at` bigint(20) DEFAULT NULL,
+  `bytes_in` bigint(20) DEFAULT NULL,
+  `bytes_out` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `connection_log_connection` (`connection_id`),
+  KEY `connection_log_ip_four` (`ip_four`),
+  KEY `connection_log_ip_six` (`ip_six`),
+  KEY `connection_log_user` (`user_id`),
+  KEY `connection_log_connected` (`connected_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `local_accounts` (
   `user_id` varchar(255) NOT NULL,
   `password_hash` varchar(255) NOT NULL,
@@ -148,6 +169,15 @@ CREATE TABLE `schema_migrations` (
   `started_at` bigint(20) NOT NULL,
   `finished_at` bigint(20) DEFAULT NULL,
   PRIMARY KEY (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `session_stats` (
+  `node_id` varchar(255) NOT NULL,
+  `profile_id` varchar(255) NOT NULL,
+  `vpn_proto` varchar(16) NOT NULL,
+  `minute` bigint(20) NOT NULL,
+  `sessions` int(11) NOT NULL,
+  PRIMARY KEY (`node_id`,`profile_id`,`vpn_proto`,`minute`),
+  KEY `session_stats_minute` (`minute`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `users` (
   `id` varchar(255) NOT NULL,

@@ -5,6 +5,7 @@ import type { Db } from '../db/types.ts';
 import { AppError } from '../errors.ts';
 import type { ApiAuth } from '../oauth/bearer.ts';
 import type { AuditContext } from '../store/audit.ts';
+import { forgetWireguardStart, logWireguardStart } from '../store/connection-log.ts';
 import { activeApiAuthorizations, deleteConfigsOfAuthorization, deleteExpiredPeers, removalsOf, usedAddresses } from '../store/configs.ts';
 import { servingNodes } from '../store/nodes.ts';
 import { allowedFor, ensureTlsCryptKey, getProfile } from '../store/profiles.ts';
@@ -194,7 +195,10 @@ async function allocate(
       acked = await place(
         plan,
         node,
-        deps.db.kysely.insertInto('wg_peers').values({ ...peer, node_id: node.node_id, user_id: auth.userId, authorization_id: auth.authorizationId, display_name: auth.clientId, created_at: deps.now }),
+        [
+          deps.db.kysely.insertInto('wg_peers').values({ ...peer, node_id: node.node_id, user_id: auth.userId, authorization_id: auth.authorizationId, display_name: auth.clientId, created_at: deps.now }),
+          logWireguardStart(deps.db, { userId: auth.userId, profileId: profile.id, nodeId: node.node_id, publicKey, ipFour: ip.ipFour, ipSix: ip.ipSix, now: deps.now }),
+        ],
         { op: 'peer_add', peer },
       );
     } catch (err) {
@@ -208,7 +212,7 @@ async function allocate(
     }
     if (!acked) {
       // The node did not confirm in time: give the address back and let the caller try another node.
-      await release(plan, node, deps.db.kysely.deleteFrom('wg_peers').where('public_key', '=', publicKey), { op: 'peer_remove', public_key: publicKey });
+      await release(plan, node, [deps.db.kysely.deleteFrom('wg_peers').where('public_key', '=', publicKey), forgetWireguardStart(deps.db, publicKey)], { op: 'peer_remove', public_key: publicKey });
       return null;
     }
     return {
@@ -244,11 +248,11 @@ async function connectOpenvpn(plan: Plan, node: Node, preferTcp: boolean): Promi
   const acked = await place(
     plan,
     node,
-    deps.db.kysely.insertInto('certificates').values({ ...certificate, node_id: node.node_id, user_id: auth.userId, authorization_id: auth.authorizationId, display_name: auth.clientId, created_at: deps.now }),
+    [deps.db.kysely.insertInto('certificates').values({ ...certificate, node_id: node.node_id, user_id: auth.userId, authorization_id: auth.authorizationId, display_name: auth.clientId, created_at: deps.now })],
     { op: 'cert_add', certificate },
   );
   if (!acked) {
-    await release(plan, node, deps.db.kysely.deleteFrom('certificates').where('common_name', '=', commonName), { op: 'cert_remove', common_name: commonName });
+    await release(plan, node, [deps.db.kysely.deleteFrom('certificates').where('common_name', '=', commonName)], { op: 'cert_remove', common_name: commonName });
     return null;
   }
   return {
@@ -275,18 +279,18 @@ async function connectOpenvpn(plan: Plan, node: Node, preferTcp: boolean): Promi
  * Commits the new config (with the removals of what it replaces, the first time) and waits for
  * the chosen node's ack: the app never gets a config its node does not know yet.
  */
-async function place(plan: Plan, node: Node, insert: Compilable, change: Change): Promise<boolean> {
+async function place(plan: Plan, node: Node, inserts: Compilable[], change: Change): Promise<boolean> {
   const { deps } = plan;
   const changes = mergeChanges(plan.removals, new Map([[node.node_id, [change]]]));
-  const acked = await applyNodeChange(deps.db, deps.notifier, [...plan.clearing, insert], changes, { nodeId: node.node_id, waitMs: deps.config.nodes.ackTimeoutMs });
+  const acked = await applyNodeChange(deps.db, deps.notifier, [...plan.clearing, ...inserts], changes, { nodeId: node.node_id, waitMs: deps.config.nodes.ackTimeoutMs });
   // Committed and sent: a retry on another node must not delete or announce them again.
   plan.clearing = [];
   plan.removals = new Map();
   return acked;
 }
 
-async function release(plan: Plan, node: Node, remove: Compilable, change: Change): Promise<void> {
-  await applyNodeChange(plan.deps.db, plan.deps.notifier, [remove], new Map([[node.node_id, [change]]]));
+async function release(plan: Plan, node: Node, removes: Compilable[], change: Change): Promise<void> {
+  await applyNodeChange(plan.deps.db, plan.deps.notifier, removes, new Map([[node.node_id, [change]]]));
 }
 
 /** POST /api/v3/disconnect: every config of this authorization goes; the nodes are told (acks tracked, not awaited). */

@@ -1,17 +1,23 @@
 import { sql } from 'kysely';
 import type { Change } from '@edgeport/schema';
+import { logWireguardEnd } from './connection-log.ts';
 import type { Db } from '../db/types.ts';
 
 /** Statements that remove every configuration an authorization holds (both protocols). */
-export function deleteConfigsOfAuthorization(db: Db, authorizationId: string) {
+export function deleteConfigsOfAuthorization(db: Db, authorizationId: string, now = Date.now()) {
   return [
+    logWireguardEnd(db, 'authorization_id', authorizationId, now),
     db.kysely.deleteFrom('wg_peers').where('authorization_id', '=', authorizationId),
     db.kysely.deleteFrom('certificates').where('authorization_id', '=', authorizationId),
   ];
 }
 
-export function deleteConfigsOfUser(db: Db, userId: string) {
-  return [db.kysely.deleteFrom('wg_peers').where('user_id', '=', userId), db.kysely.deleteFrom('certificates').where('user_id', '=', userId)];
+export function deleteConfigsOfUser(db: Db, userId: string, now = Date.now()) {
+  return [
+    logWireguardEnd(db, 'user_id', userId, now),
+    db.kysely.deleteFrom('wg_peers').where('user_id', '=', userId),
+    db.kysely.deleteFrom('certificates').where('user_id', '=', userId),
+  ];
 }
 
 /**

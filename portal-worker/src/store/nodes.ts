@@ -1,5 +1,6 @@
 import type { Db } from '../db/types.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
+import { logWireguardEnd } from './connection-log.ts';
 
 export interface NodeProfileAssignment {
   profile_id: string;
@@ -93,6 +94,7 @@ function configsOutside(db: Db, node: NodeConfig) {
 /** Deletes the node with its assignments and the configurations that pointed at it. */
 export function deleteNodeStatements(db: Db, before: NodeConfig, now: number, audit: AuditContext) {
   return [
+    logWireguardEnd(db, 'node_id', before.id, now),
     db.kysely.deleteFrom('wg_peers').where('node_id', '=', before.id),
     db.kysely.deleteFrom('certificates').where('node_id', '=', before.id),
     db.kysely.deleteFrom('node_profiles').where('node_id', '=', before.id),

@@ -2,6 +2,7 @@ import type { Profile } from '@edgeport/schema';
 import type { Db } from '../db/types.ts';
 import type { ProfileConfig, RangeInUse } from '../domain/profile.ts';
 import { parseList, parseNumbers } from './json.ts';
+import { logWireguardEnd } from './connection-log.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
 
 export function fromRow(r: Profile): ProfileConfig {
@@ -101,6 +102,7 @@ export function updateProfileStatements(db: Db, before: ProfileConfig, p: Profil
 /** Deletes the profile with its node assignments and configurations (the cascade is ours, not the database's). */
 export function deleteProfileStatements(db: Db, before: ProfileConfig, now: number, audit: AuditContext) {
   return [
+    logWireguardEnd(db, 'profile_id', before.id, now),
     db.kysely.deleteFrom('wg_peers').where('profile_id', '=', before.id),
     db.kysely.deleteFrom('certificates').where('profile_id', '=', before.id),
     db.kysely.deleteFrom('node_profiles').where('profile_id', '=', before.id),

@@ -2,6 +2,7 @@ import { m0001_core } from './0001_core.ts';
 import { m0002_oauth } from './0002_oauth.ts';
 import { m0003_vpn_configs } from './0003_vpn_configs.ts';
 import { m0004_node_channel } from './0004_node_channel.ts';
+import { m0005_connection_log } from './0005_connection_log.ts';
 import type { Migration } from './helpers.ts';
 
 /**
@@ -9,6 +10,6 @@ import type { Migration } from './helpers.ts';
  * explicit. Never edit or reorder a shipped entry: add a new one. The schema snapshot test
  * (test/migrations.test.ts) fails when the resulting schema changes without a snapshot update.
  */
-export const migrations: readonly Migration[] = [m0001_core, m0002_oauth, m0003_vpn_configs, m0004_node_channel];
+export const migrations: readonly Migration[] = [m0001_core, m0002_oauth, m0003_vpn_configs, m0004_node_channel, m0005_connection_log];
 
 export type { Dialect, Migration, MigrationContext } from './helpers.ts';
