@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDependencies, root, wranglerEnv } from './lib.mjs';
+import { ensureDependencies, root, run, wranglerEnv } from './lib.mjs';
+import { startLocalNode } from './local-node.mjs';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -73,6 +74,11 @@ if (r.status === 201) {
 } else {
   console.log(`First-run setup failed: HTTP ${r.status} ${await r.text()}`);
 }
-console.log('Nodes: no local node agent yet (it arrives with the node channel); register a node with');
-console.log('  POST /admin/api/nodes (see infra/README.md) so that apps can connect.');
+run('npm', ['run', 'build', '-w', 'node-agent'], { stdio: 'ignore' });
+const agent = await startLocalNode(ORIGIN, DATA, r.status === 201 ? password : null);
+if (agent) {
+  // The agent leaves its tunnels up when it stops, as it does under systemd.
+  const stopAgent = () => agent.kill('SIGTERM');
+  process.on('exit', stopAgent);
+}
 console.log('────────────────────────────────────────────────────────\n');
