@@ -5,6 +5,7 @@ import { ChannelClient, type Capability } from './channel.ts';
 import type { AgentConfig } from './config.ts';
 import { startMetrics, type MetricsServer, type MetricsState } from './metrics.ts';
 import { reconcile, type Action } from './reconcile.ts';
+import { openvpnLoop } from './ovpn-loop.ts';
 import { sessionTotal, sessionsReport } from './reports.ts';
 import { loadDesired, saveDesired } from './state.ts';
 
@@ -17,8 +18,12 @@ export interface AgentDeps {
   version: string;
   logger: Logger;
   wireguard: WireguardBackend;
-  /** The OpenVPN side, when this node runs it: the agent answers admission from its local config. */
-  openvpn?: Pick<OpenvpnBackend, 'setAllowed' | 'clients'>;
+  /**
+   * The OpenVPN side, when this node runs it: servers per OpenVPN profile with a key made here and
+   * a certificate from the portal; admission answered from the local config. `runDir` is the
+   * backend's (the configs name its management sockets).
+   */
+  openvpn?: { backend: OpenvpnBackend; runDir: string; preferAes: boolean };
   /** Loopback address for /metrics; null: no metrics server. */
   metrics?: { host: string; port: number } | null;
   reconcileEveryMs?: number;
@@ -42,8 +47,12 @@ export interface RunningAgent {
  * backend, one at a time.
  */
 export async function startAgent(s: AgentSettings, d: AgentDeps): Promise<RunningAgent> {
-  const { logger, wireguard, openvpn } = d;
+  const { logger, wireguard } = d;
+  const openvpn = d.openvpn?.backend ?? null;
   const now = d.now ?? Date.now;
+  const ovpn = d.openvpn
+    ? openvpnLoop({ backend: d.openvpn.backend, nodeId: s.nodeId, stateDir: s.stateDir, runDir: d.openvpn.runDir, preferAes: d.openvpn.preferAes, logger, now })
+    : null;
   let desired: DesiredConfig | null = null;
   let applied: number | null = null;
   let wgKey: string | null = null;
@@ -85,6 +94,7 @@ export async function startAgent(s: AgentSettings, d: AgentDeps): Promise<Runnin
       learnKey(observed.publicKey);
       const actions = reconcile(config, { wireguard: observed }, now(), s.wgInterface);
       for (const action of actions) await run(action);
+      void followOpenvpn(config);
       const changed = actions.filter((a) => a.kind !== 'ovpn_allowed');
       if (changed.length) state.peers = (await wireguard.observe()).peers.size;
       else state.peers = observed.peers.size;
@@ -95,6 +105,43 @@ export async function startAgent(s: AgentSettings, d: AgentDeps): Promise<Runnin
     } catch (err) {
       logger.error('applying the config failed', { why, revision: config.revision, error: String(err) });
       return false;
+    }
+  }
+
+  // OpenVPN servers follow the config on a chain of their own: starting or restarting a server
+  // takes up to seconds, while an ack (what /connect waits for) needs only the peers and the
+  // admission set, which apply() puts in place. Configs that pile up meanwhile collapse into the
+  // latest. A server that fails to start does not fail anything: the backend keeps retrying it.
+  let ovpnChain: Promise<void> = Promise.resolve();
+  let ovpnNext: DesiredConfig | null = null;
+  function followOpenvpn(config: DesiredConfig): Promise<void> {
+    if (!ovpn) return ovpnChain;
+    const queued = ovpnNext !== null;
+    ovpnNext = config;
+    if (!queued) {
+      ovpnChain = ovpnChain.then(async () => {
+        const next = ovpnNext as DesiredConfig;
+        ovpnNext = null;
+        try {
+          await ovpn.apply(next);
+        } catch (err) {
+          logger.error('openvpn: applying the servers failed', { revision: next.revision, error: String(err) });
+        }
+        // Only on an established connection: a refusal before that reads as a rejected hello.
+        const c = channel;
+        if (c?.ready) await ovpn.requestCertificates(next, (m) => c.send(m)).catch((err: unknown) => logger.error('openvpn: certificate requests failed', { error: String(err) }));
+      });
+    }
+    return ovpnChain;
+  }
+
+  /** A certificate from the portal: stored, then the profile's servers start (or restart with it). */
+  async function certificate(profileId: string, certPem: string): Promise<void> {
+    if (!ovpn) return logger.warn('OpenVPN server certificate received, but this node runs no OpenVPN', { profile: profileId });
+    try {
+      if ((await ovpn.receive(desired, profileId, certPem)) && desired) void followOpenvpn(desired);
+    } catch (err) {
+      logger.error('openvpn: storing the server certificate failed', { profile: profileId, error: String(err) });
     }
   }
 
@@ -120,6 +167,8 @@ export async function startAgent(s: AgentSettings, d: AgentDeps): Promise<Runnin
     desired = saved;
     logger.info('applying the saved config', { revision: saved.revision });
     await serial(() => apply(saved, 'startup'));
+    // With the stored certificates the servers are back before the portal is asked anything.
+    await ovpnChain;
   } else {
     // Nothing saved: an interface left from before still tells the hub our key in the first hello.
     learnKey(await wireguard.observe().then((o) => o.publicKey, () => null));
@@ -141,8 +190,14 @@ export async function startAgent(s: AgentSettings, d: AgentDeps): Promise<Runnin
     onReconnect: () => {
       state.reconnects += 1;
     },
-    host: { desired: () => desired, install, appliedRevision: () => applied, wgPublicKey: () => wgKey, capabilities: () => capabilities },
+    onEstablished: () => {
+      ovpn?.connected();
+      ovpn?.flushEvents();
+      if (desired) void followOpenvpn(desired);
+    },
+    host: { desired: () => desired, install, appliedRevision: () => applied, wgPublicKey: () => wgKey, capabilities: () => capabilities, certificate },
   });
+  ovpn?.forwardEvents((m) => channel?.send(m) ?? false);
   channel.start();
 
   const periodic = setInterval(() => {
@@ -173,6 +228,7 @@ export async function startAgent(s: AgentSettings, d: AgentDeps): Promise<Runnin
       clearInterval(reporter);
       await channel?.stop();
       await lock;
+      await ovpnChain;
       await metricsServer?.close();
     },
   };

@@ -18,6 +18,8 @@ export interface ChannelHost {
   appliedRevision(): number | null;
   wgPublicKey(): string | null;
   capabilities(): Capability[];
+  /** The portal signed an OpenVPN server certificate this node asked for. */
+  certificate(profileId: string, certPem: string): Promise<void>;
 }
 
 export interface ChannelOptions {
@@ -32,6 +34,11 @@ export interface ChannelOptions {
   onConnected?: (connected: boolean) => void;
   /** Every attempt after the first (a reconnect). */
   onReconnect?: () => void;
+  /**
+   * The connection works (see `ready`). Requests that the portal may refuse with a `protocol`
+   * error wait for this: before it, such an error reads as the portal rejecting our hello.
+   */
+  onEstablished?: () => void;
   /** An open connection that stays error-free this long counts as established even if the hub had nothing to send. */
   settleMs?: number;
   handshakeTimeoutMs?: number;
@@ -78,6 +85,11 @@ export class ChannelClient {
 
   get connected(): boolean {
     return this.conn?.opened === true && this.conn.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Connected, and past the point where a `protocol` error would end the connection. */
+  get ready(): boolean {
+    return this.connected && this.conn?.established === true;
   }
 
   /** Sends a report if a connection is open; reports are periodic, so one lost while away is not kept. */
@@ -209,6 +221,7 @@ export class ChannelClient {
     if (c.established || this.conn !== c) return;
     c.established = true;
     this.backoff.reset();
+    this.o.onEstablished?.();
   }
 
   private hello(c: Connection): void {
@@ -250,8 +263,7 @@ export class ChannelClient {
       case 'delta':
         return this.onDeltaMessage(c, m);
       case 'certificate':
-        this.o.logger.warn('OpenVPN server certificate received but not handled by this agent yet', { profile: m.profile_id });
-        return;
+        return this.o.host.certificate(m.profile_id, m.cert);
       case 'error':
         return this.onHubError(c, m);
     }

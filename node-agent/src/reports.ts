@@ -1,5 +1,5 @@
 import type { DesiredConfig, NodeMessage } from '@edgeport/schema';
-import type { OpenvpnClient, WireguardPeerState } from './backends/types.ts';
+import type { OpenvpnClient, OpenvpnEvent, WireguardPeerState } from './backends/types.ts';
 
 // What the node tells the hub about itself, built from plain inputs so the numbers are table-tested.
 
@@ -67,5 +67,21 @@ export function heartbeatMessage(applied: number | null, m: { loadAverage: numbe
     load_average: m.loadAverage.slice(0, 3).map((n) => Math.round(n * 100) / 100),
     cpu_count: Math.max(1, Math.floor(m.cpuCount)),
     uptime_s: Math.max(0, Math.floor(m.uptimeS)),
+  };
+}
+
+/** A backend event on the wire: OpenVPN counts in seconds, the wire in milliseconds. */
+export function openvpnEventMessage(e: OpenvpnEvent): Extract<NodeMessage, { type: 'openvpn_event' }> {
+  return {
+    type: 'openvpn_event',
+    event: e.event,
+    at: e.at * 1000,
+    common_name: e.commonName,
+    profile_id: e.profileId,
+    ip_four: e.ipFour,
+    ip_six: e.ipSix,
+    originating_ip: e.originatingIp,
+    ...(e.rx !== undefined ? { rx: e.rx } : {}),
+    ...(e.tx !== undefined ? { tx: e.tx } : {}),
   };
 }

@@ -1,11 +1,44 @@
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { startAgent } from './agent.ts';
+import type { Logger, OpenvpnBackend } from './backends/types.ts';
 import { ConfigError, loadConfig, type AgentConfig } from './config.ts';
 import { createFakeBackend } from './fake-backend.ts';
 import { jsonLogger } from './log.ts';
+import { createOpenvpnBackend } from './openvpn/backend.ts';
+import { cpuHasAes } from './ovpn-loop.ts';
 import { AGENT_VERSION } from './version.ts';
 import { createWireguardBackend } from './wireguard/backend.ts';
 
 type Env = Record<string, string | undefined>;
+
+/** The first executable `name` on PATH, or null. */
+export async function findExecutable(name: string, path: string | undefined): Promise<string | null> {
+  for (const d of (path ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {
+    if (!d) continue;
+    const file = join(d, name);
+    if (await access(file, constants.X_OK).then(() => true, () => false)) return file;
+  }
+  return null;
+}
+
+/**
+ * OpenVPN runs with the system backend when the `openvpn` binary is there. Without it the node
+ * still serves WireGuard and tells the portal (capabilities) that it has no OpenVPN.
+ */
+async function openvpnFor(config: AgentConfig, env: Env, logger: Logger): Promise<{ backend: OpenvpnBackend; runDir: string; preferAes: boolean } | null> {
+  if (config.backend !== 'system') return null;
+  const openvpnPath = await findExecutable('openvpn', env.PATH);
+  if (!openvpnPath) {
+    logger.warn('openvpn not found on PATH; this node serves WireGuard only', { path: env.PATH ?? null });
+    return null;
+  }
+  const runDir = join(config.runDir, 'openvpn');
+  const backend = createOpenvpnBackend({ runDir, stateDir: join(config.stateDir, 'openvpn-log'), logger, openvpnPath });
+  const preferAes = cpuHasAes(await readFile('/proc/cpuinfo', 'utf8').catch(() => ''));
+  return { backend, runDir, preferAes };
+}
 
 /**
  * `edgeport-agent run`: the daemon systemd starts. Exit codes: 2 for a bad setting (the message
@@ -30,7 +63,14 @@ export async function runAgent(env: Env): Promise<number> {
     config.backend === 'fake'
       ? await createFakeBackend(config.stateDir, logger)
       : createWireguardBackend({ stateDir: config.stateDir, logger, interfaceName: config.wgInterface });
-  const agent = await startAgent(config, { version: AGENT_VERSION, logger, wireguard, metrics: { host: config.metricsHost, port: config.metricsPort } });
+  const openvpn = await openvpnFor(config, env, logger);
+  const agent = await startAgent(config, {
+    version: AGENT_VERSION,
+    logger,
+    wireguard,
+    ...(openvpn ? { openvpn } : {}),
+    metrics: { host: config.metricsHost, port: config.metricsPort },
+  });
   const host = config.metricsHost.includes(':') ? `[${config.metricsHost}]` : config.metricsHost;
   // Never the credential: only where it goes and what runs.
   logger.info('agent started', {
@@ -38,10 +78,13 @@ export async function runAgent(env: Env): Promise<number> {
     node: config.nodeId,
     portals: config.portalUrls.map((u) => u.origin),
     backend: config.backend,
+    openvpn: openvpn !== null,
     metrics: `http://${host}:${agent.metricsPort}/metrics`,
   });
   const signal = await stopped;
   logger.info('stopping; tunnels stay up', { signal });
   await agent.stop();
+  // Detached, not stopped: the servers keep their clients until the next agent adopts them.
+  await openvpn?.backend.close(false);
   return 0;
 }

@@ -127,3 +127,31 @@ describe('NodeChannel', () => {
     expect((await open(n.nodeId, n.credential)).status).toBe(401);
   });
 });
+
+describe('reports from a node', () => {
+  it('keeps session counts per minute and logs OpenVPN connections', async () => {
+    const n = await enrolledNode();
+    const db = await dbFor('d1');
+    // A certificate the node will report a connection for.
+    const user = (await db.kysely.selectFrom('users').select('id').limit(1).executeTakeFirstOrThrow()).id;
+    await db.kysely.insertInto('certificates').values({ common_name: `cn${Date.now()}`, profile_id: n.profileId, node_id: n.nodeId, user_id: user, authorization_id: null, display_name: 'test', created_at: Date.now(), expires_at: Date.now() + 60_000 }).execute();
+    const cert = await db.kysely.selectFrom('certificates').select('common_name').where('node_id', '=', n.nodeId).executeTakeFirstOrThrow();
+
+    const agent = (await open(n.nodeId, n.credential)).node as NodeSocket;
+    agent.hello(n.nodeId, null);
+    await agent.next();
+    const at = Date.now();
+    agent.send({ type: 'sessions', at, counts: [{ profile_id: n.profileId, protocol: 'openvpn', count: 3 }], peers: [], clients: [] });
+    agent.send({ type: 'openvpn_event', event: 'connect', at, common_name: cert.common_name, profile_id: n.profileId, ip_four: '10.9.9.2', ip_six: 'fd09::2', originating_ip: '192.0.2.44' });
+    agent.send({ type: 'openvpn_event', event: 'disconnect', at: at + 5000, common_name: cert.common_name, profile_id: n.profileId, ip_four: '10.9.9.2', ip_six: 'fd09::2', originating_ip: '192.0.2.44', rx: 1000, tx: 2000 });
+    agent.send({ type: 'need_snapshot', reason: 'marker' });
+    // Frames are handled in order, so the snapshot answering the marker comes after all of them.
+    expect(await agent.next()).toMatchObject({ type: 'snapshot' });
+
+    const stats = await db.kysely.selectFrom('session_stats').selectAll().where('node_id', '=', n.nodeId).execute();
+    expect(stats).toEqual([{ node_id: n.nodeId, profile_id: n.profileId, vpn_proto: 'openvpn', minute: Math.floor(at / 60_000) * 60_000, sessions: 3 }]);
+    const log = await db.kysely.selectFrom('connection_log').selectAll().where('connection_id', '=', cert.common_name).execute();
+    expect(log).toMatchObject([{ user_id: user, node_id: n.nodeId, vpn_proto: 'openvpn', ip_four: '10.9.9.2', originating_ip: '192.0.2.44', connected_at: at, disconnected_at: at + 5000, bytes_in: 1000, bytes_out: 2000 }]);
+    agent.ws.close();
+  });
+});

@@ -6,6 +6,9 @@ import { ensureSchema } from '../db/ensure-schema.ts';
 import type { Db } from '../db/types.ts';
 import type { Bindings } from '../env.ts';
 import { desiredConfigFor } from '../store/desired.ts';
+import { vpnCa } from '../vpn/ca-secret.ts';
+import { answerCsr } from './certificates.ts';
+import { onOpenvpnEvent, onSessionsReport } from './openvpn-events.ts';
 import { catchUp, deltaMessage, type StoredDelta } from './session-logic.ts';
 
 /** How many deltas the object keeps for nodes that come back after a short absence. */
@@ -34,6 +37,7 @@ export interface ChannelStatus {
 export class NodeChannel extends DurableObject<Bindings> {
   private waiters: { revision: number; resolve: (acked: boolean) => void }[] = [];
   private lastStatusWrite = 0;
+  private lastStatsMinute = -1;
 
   private async db(): Promise<Db> {
     const db = dbFor(this.env, parseConfig(this.env));
@@ -74,7 +78,20 @@ export class NodeChannel extends DurableObject<Bindings> {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+  /**
+   * Frames are handled one at a time, in arrival order: a handler awaits the database, and the
+   * runtime would otherwise start the next frame meanwhile (a disconnect event overtaking its
+   * connect, an ack racing the hello it answers).
+   */
+  override webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const run = this.inbox.then(() => this.receive(ws, raw));
+    this.inbox = run;
+    return run;
+  }
+
+  private inbox: Promise<void> = Promise.resolve();
+
+  private async receive(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     try {
       const parsed = parseNodeMessage(typeof raw === 'string' ? raw : new TextDecoder().decode(raw));
       if (parsed.kind === 'unknown') return void console.log(JSON.stringify({ level: 'warn', msg: 'unknown node message ignored', type: parsed.type }));
@@ -119,15 +136,39 @@ export class NodeChannel extends DurableObject<Bindings> {
       case 'heartbeat':
         await this.writeStatus(a.nodeId, { connected: 1, load_json: JSON.stringify({ load_average: m.load_average, cpu_count: m.cpu_count, uptime_s: m.uptime_s }) }, false);
         return;
-      case 'sessions':
+      case 'sessions': {
+        // At most one statistics write per node and minute: reports come every ~10 s.
+        const minute = Math.floor(m.at / 60_000);
+        if (minute !== this.lastStatsMinute) {
+          this.lastStatsMinute = minute;
+          await onSessionsReport(await this.db(), a.nodeId, m);
+        }
         await this.writeStatus(a.nodeId, { connected: 1, sessions_json: JSON.stringify({ at: m.at, counts: m.counts, peers: m.peers.length, clients: m.clients.length }) }, false);
         return;
-      case 'openvpn_event':
+      }
       case 'csr':
+        return this.certificateRequest(ws, a.nodeId, m);
+      case 'openvpn_event':
+        return onOpenvpnEvent(await this.db(), a.nodeId, m);
       case 'error':
-        // Connection log and node certificates arrive with the OpenVPN node work; reported, not lost silently.
-        console.log(JSON.stringify({ level: 'info', msg: 'node message not handled yet', type: m.type, node: a.nodeId }));
+        console.log(JSON.stringify({ level: 'warn', msg: 'the node reports an error', node: a.nodeId, code: m.code, message: m.message }));
         return;
+    }
+  }
+
+  /** A node's OpenVPN server key wants a certificate; a refusal leaves the socket open. */
+  private async certificateRequest(ws: WebSocket, nodeId: string, m: Extract<NodeMessage, { type: 'csr' }>): Promise<void> {
+    const outcome = await answerCsr(await this.db(), () => vpnCa(parseConfig(this.env)), nodeId, m, Date.now());
+    switch (outcome.kind) {
+      case 'issued':
+        console.log(JSON.stringify({ level: 'info', msg: 'node server certificate issued', node: nodeId, profile: outcome.profileId, common_name: outcome.commonName, not_after: outcome.notAfter }));
+        return this.send(ws, { type: 'certificate', profile_id: outcome.profileId, cert: outcome.certPem });
+      case 'refused':
+        console.log(JSON.stringify({ level: 'warn', msg: 'node certificate request refused', node: nodeId, profile: m.profile_id, reason: outcome.reason }));
+        return this.send(ws, { type: 'error', code: 'protocol', message: `certificate request for profile "${m.profile_id}" refused: ${outcome.reason}`.slice(0, 2000) });
+      case 'unavailable':
+        console.error(JSON.stringify({ level: 'error', msg: 'cannot sign node certificates', node: nodeId, reason: outcome.reason }));
+        return this.send(ws, { type: 'error', code: 'internal', message: 'the portal cannot sign server certificates right now' });
     }
   }
 

@@ -1,5 +1,5 @@
 import { castSafeIntegers } from './planetscale-cast.ts';
-import { CompiledQuery, Kysely, type Compilable } from 'kysely';
+import { CompiledQuery, Kysely, SqliteAdapter, type Compilable } from 'kysely';
 import { D1Dialect } from 'kysely-d1';
 import { PlanetScaleDialect } from 'kysely-planetscale';
 import { isTransientTxError, type Database } from '@edgeport/schema';
@@ -11,8 +11,26 @@ function compiled(q: Compilable | CompiledQuery): CompiledQuery {
   return 'compile' in q ? q.compile() : q;
 }
 
+/**
+ * kysely serialises every query of an instance behind one lock when the adapter says it cannot
+ * take several connections, which the SQLite adapter says. A D1 binding takes concurrent queries
+ * (and we never hold an interactive transaction on it), and under that lock one request waited on
+ * another's I/O, which workerd cancels as hung. So D1 gets an adapter without the lock.
+ */
+class ConcurrentD1Adapter extends SqliteAdapter {
+  override get supportsMultipleConnections(): boolean {
+    return true;
+  }
+}
+
+class EdgeD1Dialect extends D1Dialect {
+  override createAdapter() {
+    return new ConcurrentD1Adapter();
+  }
+}
+
 export function d1Db(binding: D1Database): Db {
-  const kysely = new Kysely<Database>({ dialect: new D1Dialect({ database: binding }) });
+  const kysely = new Kysely<Database>({ dialect: new EdgeD1Dialect({ database: binding }) });
   return {
     kysely,
     dialect: 'sqlite',
