@@ -150,7 +150,14 @@ describe('reports from a node', () => {
 
     const stats = await db.kysely.selectFrom('session_stats').selectAll().where('node_id', '=', n.nodeId).execute();
     expect(stats).toEqual([{ node_id: n.nodeId, profile_id: n.profileId, vpn_proto: 'openvpn', minute: Math.floor(at / 60_000) * 60_000, sessions: 3 }]);
-    const log = await db.kysely.selectFrom('connection_log').selectAll().where('connection_id', '=', cert.common_name).execute();
+    // The object handled the frames in order (the snapshot came last), but its last write can
+    // still be landing when the test reads: poll briefly.
+    const read = () => db.kysely.selectFrom('connection_log').selectAll().where('connection_id', '=', cert.common_name).execute();
+    let log = await read();
+    for (let i = 0; i < 40 && log[0]?.disconnected_at === null; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      log = await read();
+    }
     expect(log).toMatchObject([{ user_id: user, node_id: n.nodeId, vpn_proto: 'openvpn', ip_four: '10.9.9.2', originating_ip: '192.0.2.44', connected_at: at, disconnected_at: at + 5000, bytes_in: 1000, bytes_out: 2000 }]);
     agent.ws.close();
   });
