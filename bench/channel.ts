@@ -2,24 +2,21 @@
 // second, in workerd through Miniflare's API, with the production bundle. Reports are sent as
 // fast as the socket takes them; a need_snapshot at the end is answered only after every report
 // before it was handled (one socket delivers in order), which closes the measurement.
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Miniflare } from 'miniflare';
 import { makeSecrets } from '../scripts/secrets.ts';
+import { buildBundle } from './support/bundle.ts';
 import { record } from './support/report.ts';
 
 const REPORTS = Number(process.argv[2] ?? 5000);
-const ROOT = new URL('..', import.meta.url).pathname;
 const ORIGIN = 'http://bench.test';
 
 const wgKey = () => Buffer.from(generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x as string, 'base64url').toString('base64');
 
-const out = mkdtempSync(join(tmpdir(), 'edgeport-bench-'));
-execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' } });
+const out = buildBundle();
 const mf = new Miniflare({
   modules: [{ type: 'ESModule', path: join(out, 'index.js') }],
   modulesRoot: out,

@@ -1,38 +1,25 @@
 // `npx tsx bench/connect.ts [users] [concurrency]`: /api/v3/connect throughput and latency in
 // workerd through Miniflare's API (not `wrangler dev`, which logs and proxies every request),
 // on D1 and on MariaDB through the PlanetScale driver, in one run so they compare as ratios.
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Miniflare } from 'miniflare';
 import { makeSecrets } from '../scripts/secrets.ts';
 import { signToken, signingKeys } from '../portal-worker/src/oauth/tokens.ts';
 import { createDatabase, dropDatabase, startPsdbServer } from '../test/psdb/server.ts';
+import { buildBundle } from './support/bundle.ts';
 import { percentile, record } from './support/report.ts';
 
 const USERS = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
 const LEVELS = [1, CONCURRENCY];
-const ROOT = new URL('..', import.meta.url).pathname;
 const ORIGIN = 'http://bench.test';
 
 function wgPublicKey(): string {
   const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
   return Buffer.from(jwk.x as string, 'base64url').toString('base64');
-}
-
-/** The production bundle, exactly as `wrangler deploy` would upload it. */
-function buildBundle(): string {
-  const out = mkdtempSync(join(tmpdir(), 'edgeport-bench-'));
-  execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], {
-    cwd: ROOT,
-    stdio: 'ignore',
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
-  });
-  return out;
 }
 
 class Session {

@@ -20,6 +20,7 @@ import { Miniflare } from 'miniflare';
 import { makeSecrets } from '../scripts/secrets.ts';
 import { signToken, signingKeys } from '../portal-worker/src/oauth/tokens.ts';
 import { AgentProcess, buildAgent, enrollAgent, memoryKiB, until } from './support/agent.ts';
+import { buildBundle } from './support/bundle.ts';
 import { percentile, record } from './support/report.ts';
 
 const CONNECTS = Number(process.argv[2] ?? 500);
@@ -27,7 +28,6 @@ const CONCURRENCY = Number(process.argv[3] ?? 8);
 const SIZES = (process.argv[4] ?? '10000,50000').split(',').map(Number);
 const SEQUENTIAL = Number(process.argv[5] ?? 200);
 const EIGHT = 8;
-const ROOT = new URL('..', import.meta.url).pathname;
 const SETUP_TOKEN = 'bench-setup-token-0123456789';
 const ADMIN_PASSWORD = 'bench admin password';
 const UAPI = '/var/run/wireguard';
@@ -71,14 +71,9 @@ function wgPublicKey(): string {
 const seededKey = (i: number) => createHash('sha256').update(`edgeport bench peer ${i}`).digest('base64');
 
 // ---------------------------------------------------------------- the portal
-function buildBundle(): string {
-  const out = mkdtempSync(join(tmpdir(), 'edgeport-bench-'));
+function productionBundle(): string {
+  const out = buildBundle();
   onCleanup('bundle', () => rmSync(out, { recursive: true, force: true }));
-  execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], {
-    cwd: ROOT,
-    stdio: 'ignore',
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
-  });
   return out;
 }
 
@@ -545,7 +540,7 @@ try {
   onCleanup('work folder', () => rmSync(work, { recursive: true, force: true }));
   const agentFile = join(work, 'edgeport-agent.mjs');
   let t = performance.now();
-  const bundle = buildBundle();
+  const bundle = productionBundle();
   buildAgent(agentFile);
   console.log(`bundle and agent built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const secrets = await makeSecrets();
