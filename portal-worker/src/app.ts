@@ -5,6 +5,7 @@ import { database, limitBody, requestId, securityHeaders } from './middleware/ba
 import { session } from './middleware/session.ts';
 import { renderError } from './render-error.tsx';
 import { account } from './routes/account.tsx';
+import { configs } from './routes/configs.tsx';
 import { admin } from './routes/admin.ts';
 import { apiV3 } from './routes/api-v3.ts';
 import { nodeLink } from './routes/node.ts';
@@ -13,6 +14,8 @@ import { oauth } from './routes/oauth.tsx';
 import { portal } from './routes/portal.tsx';
 import { setup } from './routes/setup.ts';
 import { APP_CSS } from './views/style.ts';
+import { APP_JS } from './views/client-script.ts';
+import { language } from './middleware/language.ts';
 
 /** The one place sub-apps are mounted, one per audience (CONVENTIONS habit 1). */
 export function createApp() {
@@ -23,13 +26,18 @@ export function createApp() {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.body(APP_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' });
   });
-  app.use('*', limitBody(64 * 1024), database(), session());
+  app.get('/static/app.js', (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(APP_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+  });
+  app.use('*', language(), limitBody(64 * 1024), database(), session());
   app.route('/', discovery);
   app.route('/oauth', oauth);
   app.route('/api/v3', apiV3);
   app.route('/admin', admin);
   app.route('/node', nodeLink);
   app.route('/account', account);
+  app.route('/configs', configs);
   app.route('/', setup);
   app.route('/', portal);
   app.notFound((c) => renderError(new AppError('not_found', `nothing at ${new URL(c.req.url).pathname}`), c));

@@ -5,6 +5,7 @@ import type { Db } from './db/types.ts';
 import type { NodeNotifier } from './domain/node-door.ts';
 import type { ApiAuth } from './oauth/bearer.ts';
 import type { CurrentUser } from './store/users.ts';
+import type { Lang, T } from './i18n/index.ts';
 
 /** Raw bindings as wrangler.toml and secrets provide them. Handlers read `c.var.config`, never these. */
 export interface Bindings {
@@ -43,6 +44,9 @@ export interface Variables {
   sessionSecret: string | null;
   /** Where node-visible changes are announced (domain/node-door.ts). */
   notifier: NodeNotifier;
+  /** The page language (cookie `L`, else Accept-Language) and its translator. */
+  lang: Lang;
+  t: T;
   /** Set by the bearer middleware on /api/v3. */
   apiAuth: ApiAuth;
 }

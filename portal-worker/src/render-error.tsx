@@ -2,12 +2,23 @@ import type { Context } from 'hono';
 import { AppError, oauthCodeFor, titleFor } from './errors.ts';
 import type { AppEnv, Audience } from './env.ts';
 import { ErrorPage } from './views/error-page.tsx';
+import { translator } from './i18n/index.ts';
+import { pageContext, type PageContext } from './views/page.ts';
+
+/** The error page must render even when the failure came before the session or config were read. */
+async function pageContextSafe(c: Context<AppEnv>): Promise<PageContext> {
+  try {
+    return await pageContext(c);
+  } catch {
+    return { user: null, csrf: '', lang: 'en', t: translator('en'), path: '/' };
+  }
+}
 
 /**
  * The one onError: expected failures (AppError) render for the route's audience; anything
  * else is a bug, logged with the request id and shown as a plain 500 without details.
  */
-export function renderError(err: Error, c: Context<AppEnv>): Response | Promise<Response> {
+export async function renderError(err: Error, c: Context<AppEnv>): Promise<Response> {
   const requestId = c.get('requestId') ?? 'unknown';
   const appError =
     err instanceof AppError ? err : new AppError('internal', 'An unexpected error occurred. It has been logged.');
@@ -39,7 +50,7 @@ export function renderError(err: Error, c: Context<AppEnv>): Response | Promise<
       return c.json(appError.oauthError ? { error: appError.oauthError, error_description: appError.message } : { error: appError.message }, status);
     case 'html':
       return c.html(
-        <ErrorPage title={titleFor(appError.code)} detail={appError.message} fields={appError.fields} requestId={requestId} />,
+        <ErrorPage page={await pageContextSafe(c)} title={titleFor(appError.code)} detail={appError.message} fields={appError.fields} requestId={requestId} />,
         status,
       );
   }

@@ -64,8 +64,13 @@ describe('security headers', () => {
 
   it('puts no inline script or style on the pages (CSP would block them)', async () => {
     const html = await (await new Browser().fetch('/login')).text();
-    expect(html).not.toMatch(/<script|style=|<style/i);
+    // Only external scripts: an inline one (or a handler attribute) is what CSP would refuse.
+    const scripts = html.match(/<script[^>]*>/gi) ?? [];
+    expect(scripts).toEqual(['<script src="/static/app.js" defer="">']);
+    expect(html).not.toMatch(/<script[^>]*>[^<]|style=|<style|\son[a-z]+=/i);
     expect(html).toContain('<link rel="stylesheet" href="/static/app.css"');
+    const js = await new Browser().fetch('/static/app.js');
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
   });
 });
 

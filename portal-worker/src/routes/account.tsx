@@ -6,6 +6,7 @@ import { findClient } from '../oauth/clients.ts';
 import { revokeAuthorization } from '../domain/authorization-commands.ts';
 import { listAuthorizations } from '../store/oauth.ts';
 import { AccountPage } from '../views/account.tsx';
+import { pageContext } from '../views/page.ts';
 
 /** The user's own account: who they are and which apps may fetch configurations for them. */
 export const account = new Hono<AppEnv>();
@@ -23,7 +24,7 @@ account.get('/', async (c) => {
   const apps = await Promise.all(
     rows.map(async (r) => ({ id: r.id, clientName: (await findClient(c.var.db, r.client_id))?.name ?? r.client_id, createdAt: r.created_at, expiresAt: r.expires_at })),
   );
-  return c.html(<AccountPage user={user} csrf={await csrfToken(c)} apps={apps} />);
+  return c.html(<AccountPage page={{ ...(await pageContext(c)), user }} apps={apps} />);
 });
 
 account.post('/authorizations/:id/revoke', async (c) => {

@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { endAuthorization } from '../domain/authorization-commands.ts';
 import { createClientCommand, deleteClientCommand } from '../domain/oauth-client-commands.ts';
 import { listRegisteredClients } from '../oauth/clients.ts';
-import { auditContext } from './admin-pages.tsx';
+import { auditContext } from './admin-context.ts';
 import { jsonBody } from './json-body.ts';
 
 /** Extra OAuth clients beside the built-in apps (upstream's oauth_client_db.json), in the field names upstream uses. */

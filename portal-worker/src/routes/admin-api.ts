@@ -9,7 +9,7 @@ import { revokeNode, startEnrollment } from '../domain/enrollment.ts';
 import { listAudit } from '../store/audit.ts';
 import { getProfile, listProfiles } from '../store/profiles.ts';
 import { getUser, listUsers, setUserDisabled } from '../store/users.ts';
-import { auditContext } from './admin-pages.tsx';
+import { auditContext } from './admin-context.ts';
 import { adminClients } from './admin-api-clients.ts';
 import { jsonBody } from './json-body.ts';
 

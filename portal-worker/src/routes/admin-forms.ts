@@ -1,4 +1,4 @@
-import type { ProfileFormValues } from '../views/admin.tsx';
+import type { ProfileFormValues } from '../views/admin-profiles.tsx';
 
 const list = (s: string | undefined) =>
   (s ?? '')

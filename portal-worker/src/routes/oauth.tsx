@@ -8,6 +8,7 @@ import { exchangeCode, refreshTokens } from '../oauth/grants.ts';
 import { csrf, csrfToken } from '../middleware/session.ts';
 import { createCode } from '../store/oauth.ts';
 import { ConsentPage } from '../views/consent.tsx';
+import { pageContext } from '../views/page.ts';
 
 const CODE_LIFETIME_MS = 5 * 60_000; // eduvpn.md §1.2: PT5M
 
@@ -58,7 +59,7 @@ async function authorize(c: Context<AppEnv>, query: URLSearchParams): Promise<Re
     return issueCode(c, check.client, check.params, user.id);
   }
   if (!check.client.requiresApproval) return issueCode(c, check.client, check.params, user.id);
-  return c.html(<ConsentPage user={user} csrf={await csrfToken(c)} clientName={check.client.name} clientId={check.client.id} params={check.params} />);
+  return c.html(<ConsentPage page={{ ...(await pageContext(c)), user }} clientName={check.client.name} clientId={check.client.id} params={check.params} />);
 }
 
 oauth.get('/authorize', (c) => authorize(c, new URL(c.req.url).searchParams));

@@ -8,6 +8,10 @@ import { createSession, deleteSession } from '../store/sessions.ts';
 import { allowedFor, listProfiles } from '../store/profiles.ts';
 import { HomePage } from '../views/home.tsx';
 import { LoginPage } from '../views/login.tsx';
+import { pageContext } from '../views/page.ts';
+import { isLang, type MessageKey } from '../i18n/index.ts';
+import { LANG_COOKIE } from '../middleware/language.ts';
+import { setCookie } from 'hono/cookie';
 
 /** Only same-site paths may follow a login: "//evil.example" and "https://…" are open redirects. */
 export function safeNext(next: unknown): string {
@@ -17,7 +21,7 @@ export function safeNext(next: unknown): string {
 export const portal = new Hono<AppEnv>();
 
 // Per route, not '*': a sub-app mounted at '/' must not claim paths it does not serve.
-for (const path of ['/', '/login', '/logout']) {
+for (const path of ['/', '/login', '/logout', '/language']) {
   portal.use(path, async function htmlAudience(c, next) {
     c.set('audience', 'html');
     await next();
@@ -27,7 +31,7 @@ for (const path of ['/', '/login', '/logout']) {
 
 portal.get('/login', async (c) => {
   if (c.var.user) return c.redirect(safeNext(c.req.query('next')));
-  return c.html(<LoginPage csrf={await csrfToken(c)} next={safeNext(c.req.query('next'))} />);
+  return c.html(<LoginPage page={await pageContext(c)} next={safeNext(c.req.query('next'))} />);
 });
 
 portal.post('/login', async (c) => {
@@ -35,19 +39,19 @@ portal.post('/login', async (c) => {
   const userId = normalizeUserId(typeof body.user === 'string' ? body.user : '');
   const password = typeof body.password === 'string' ? body.password : '';
   const next = safeNext(body.next);
-  const again = async (error: string, status: 401 | 403 | 429) =>
-    c.html(<LoginPage csrf={await csrfToken(c)} next={next} error={error} userId={userId} />, status);
+  const again = async (error: MessageKey, status: 401 | 403 | 429) =>
+    c.html(<LoginPage page={await pageContext(c)} next={next} error={c.var.t(error)} userId={userId} />, status);
 
-  if (!userId || !password || password.length > 1024) return again('Enter your user name and password.', 401);
+  if (!userId || !password || password.length > 1024) return again('login.missing', 401);
   const outcome = await passwordLogin(c.env, c.var.config, c.var.db, userId, password, clientIp(c.req.header('cf-connecting-ip')));
   switch (outcome.kind) {
     case 'throttled':
       c.header('Retry-After', String(Math.ceil(outcome.retryAfterMs / 1000)));
-      return again('Too many failed attempts. Wait a while before trying again.', 429);
+      return again('login.throttled', 429);
     case 'bad_credentials':
-      return again('Wrong user name or password.', 401);
+      return again('login.bad', 401);
     case 'disabled':
-      return again('This account is disabled.', 403);
+      return again('login.disabled', 403);
     case 'ok': {
       // A fresh session id at every login: a cookie planted before login is worth nothing after it.
       const { sessionIdleMs: idleMs, sessionMaxMs: maxMs } = c.var.config;
@@ -56,6 +60,14 @@ portal.post('/login', async (c) => {
       return c.redirect(next, 303);
     }
   }
+});
+
+/** Upstream's language switcher: a cookie `L`, then back to the page the form was on. */
+portal.post('/language', async (c) => {
+  const body = await c.req.parseBody();
+  if (!isLang(body.lang)) throw new AppError('bad_request', 'unsupported language');
+  setCookie(c, LANG_COOKIE, body.lang, { path: '/', sameSite: 'Lax', secure: new URL(c.req.url).protocol === 'https:', maxAge: 365 * 24 * 3600 });
+  return c.redirect(safeNext(body.next), 303);
 });
 
 portal.post('/logout', async (c) => {
@@ -68,5 +80,5 @@ portal.get('/', requireUser(), async (c) => {
   const user = c.var.user;
   if (!user) throw new AppError('unauthenticated', 'sign in first');
   const profiles = allowedFor(await listProfiles(c.var.db), user.permissions);
-  return c.html(<HomePage user={user} csrf={await csrfToken(c)} profiles={profiles} />);
+  return c.html(<HomePage page={{ ...(await pageContext(c)), user }} profiles={profiles} />);
 });

@@ -1,4 +1,4 @@
-import type { CurrentUser } from '../store/users.ts';
+import type { UserPageContext } from './page.ts';
 import { Layout } from './layout.tsx';
 
 export interface AuthorizedApp {
@@ -8,12 +8,12 @@ export interface AuthorizedApp {
   expiresAt: number;
 }
 
-export function AccountPage(props: { user: CurrentUser; csrf: string; apps: AuthorizedApp[] }) {
+export function AccountPage(props: { page: UserPageContext; apps: AuthorizedApp[] }) {
   return (
-    <Layout title="Account" user={props.user} csrf={props.csrf}>
+    <Layout page={props.page} title="Account">
       <h1>Account</h1>
       <p>
-        User id: <code>{props.user.id}</code>
+        User id: <code>{props.page.user.id}</code>
       </p>
       <h2>Authorized applications</h2>
       {props.apps.length === 0 ? (
@@ -36,7 +36,7 @@ export function AccountPage(props: { user: CurrentUser; csrf: string; apps: Auth
                 <td>{new Date(a.expiresAt).toISOString().slice(0, 16).replace('T', ' ')}</td>
                 <td>
                   <form method="post" action={`/account/authorizations/${encodeURIComponent(a.id)}/revoke`} class="inline">
-                    <input type="hidden" name="_csrf" value={props.csrf} />
+                    <input type="hidden" name="_csrf" value={props.page.csrf} />
                     <button type="submit" class="danger">
                       Revoke
                     </button>

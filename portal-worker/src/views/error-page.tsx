@@ -1,16 +1,18 @@
 import { FieldErrors, Layout } from './layout.tsx';
+import type { PageContext } from './page.ts';
 
-export function ErrorPage(props: { title: string; detail: string; fields: { path: string; message: string }[]; requestId: string }) {
+export function ErrorPage(props: { page: PageContext; title: string; detail: string; fields: { path: string; message: string }[]; requestId: string }) {
+  const { t } = props.page;
   return (
-    <Layout title={props.title}>
+    <Layout page={props.page} title={props.title}>
       <h1>{props.title}</h1>
       <p>{props.detail}</p>
-      <FieldErrors errors={props.fields} />
+      <FieldErrors page={props.page} errors={props.fields} />
       <p class="muted">
-        Request id: <code>{props.requestId}</code>
+        {t('error.requestId')}: <code>{props.requestId}</code>
       </p>
       <p>
-        <a href="/">Back to the start page</a>
+        <a href="/">{t('error.back')}</a>
       </p>
     </Layout>
   );

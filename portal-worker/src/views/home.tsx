@@ -1,11 +1,11 @@
 import type { ProfileConfig } from '../domain/profile.ts';
-import type { CurrentUser } from '../store/users.ts';
+import type { UserPageContext } from './page.ts';
 import { Layout } from './layout.tsx';
 
-export function HomePage(props: { user: CurrentUser; csrf: string; profiles: ProfileConfig[] }) {
+export function HomePage(props: { page: UserPageContext; profiles: ProfileConfig[] }) {
   return (
-    <Layout title="Home" user={props.user} csrf={props.csrf}>
-      <h1>Welcome, {props.user.displayName ?? props.user.id}</h1>
+    <Layout page={props.page} title="Home">
+      <h1>Welcome, {props.page.user.displayName ?? props.page.user.id}</h1>
       <h2>Your VPN profiles</h2>
       {props.profiles.length === 0 ? (
         <p>No profiles are available to you yet.</p>

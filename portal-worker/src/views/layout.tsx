@@ -1,51 +1,116 @@
 import type { Child } from 'hono/jsx';
-import type { CurrentUser } from '../store/users.ts';
+import { LANG_NAMES, LANGS, type MessageKey } from '../i18n/index.ts';
+import type { PageContext } from './page.ts';
 
 export interface LayoutProps {
+  page: PageContext;
   title: string;
-  user?: CurrentUser | null;
-  csrf?: string;
+  /** Wider main column for tables with many columns (admin pages). */
+  wide?: boolean;
   children?: Child;
 }
 
-/** One layout for every page. No inline script or style anywhere: CSP is `default-src 'self'`. */
-export function Layout({ title, user, csrf, children }: LayoutProps) {
+const USER_NAV: [string, MessageKey][] = [
+  ['/', 'nav.home'],
+  ['/account', 'nav.account'],
+];
+const ADMIN_NAV: [string, MessageKey][] = [
+  ['/admin/users', 'nav.users'],
+  ['/admin/connections', 'nav.connections'],
+  ['/admin/nodes', 'nav.nodes'],
+  ['/admin/profiles', 'nav.profiles'],
+  ['/admin/stats', 'nav.stats'],
+  ['/admin/log', 'nav.log'],
+  ['/admin/audit', 'nav.audit'],
+];
+
+function current(path: string, href: string): boolean {
+  const here = path.split('?')[0] ?? '';
+  return href === '/' ? here === '/' : here === href || here.startsWith(`${href}/`);
+}
+
+function NavLinks({ page, links }: { page: PageContext; links: [string, MessageKey][] }) {
   return (
-    <html lang="en">
+    <>
+      {links.map(([href, key]) => (
+        <a href={href} aria-current={current(page.path, href) ? 'page' : undefined}>
+          {page.t(key)}
+        </a>
+      ))}
+    </>
+  );
+}
+
+/**
+ * One layout for every page. No inline script or style anywhere: CSP is `default-src 'self'`,
+ * so behaviour comes from /static/app.js (data-* attributes) and looks from /static/app.css.
+ */
+export function Layout({ page, title, wide, children }: LayoutProps) {
+  const { t, user } = page;
+  return (
+    <html lang={page.lang}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${title} · Edgeport`}</title>
+        <title>{`${title} · ${t('brand')}`}</title>
         <link rel="stylesheet" href="/static/app.css" />
+        <script src="/static/app.js" defer></script>
       </head>
       <body>
+        <a class="skip" href="#main">
+          {t('nav.skip')}
+        </a>
         <header class="top">
-          <a class="brand" href="/">Edgeport</a>
+          <a class="brand" href="/">
+            {t('brand')}
+          </a>
           {user ? (
-            <nav aria-label="Main">
-              <a href="/">Home</a>
-              <a href="/account">Account</a>
-              {user.isAdmin ? <a href="/admin/profiles">Profiles</a> : null}
-              {user.isAdmin ? <a href="/admin/users">Users</a> : null}
-              {user.isAdmin ? <a href="/admin/audit">Audit log</a> : null}
+            <nav aria-label={t('nav.main')} class="main-nav">
+              <NavLinks page={page} links={USER_NAV} />
+              {user.isAdmin ? (
+                <span class="admin-nav" role="group" aria-label={t('nav.admin')}>
+                  <NavLinks page={page} links={ADMIN_NAV} />
+                </span>
+              ) : null}
               <form method="post" action="/logout" class="inline">
-                <input type="hidden" name="_csrf" value={csrf ?? ''} />
-                <button type="submit" class="link">Sign out ({user.id})</button>
+                <input type="hidden" name="_csrf" value={page.csrf} />
+                <button type="submit" class="link">
+                  {t('nav.signOut', { user: user.id })}
+                </button>
               </form>
             </nav>
           ) : null}
+          <form method="post" action="/language" class="inline lang">
+            <input type="hidden" name="_csrf" value={page.csrf} />
+            <input type="hidden" name="next" value={page.path} />
+            <label class="inline-label">
+              <span class="sr-only">{t('lang.label')}</span>
+              <select name="lang" data-autosubmit="">
+                {LANGS.map((l) => (
+                  <option value={l} selected={l === page.lang}>
+                    {LANG_NAMES[l]}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button type="submit" class="secondary small" data-hide-with-script="">
+              {t('lang.submit')}
+            </button>
+          </form>
         </header>
-        <main id="main">{children}</main>
+        <main id="main" class={wide ? 'wide' : undefined}>
+          {children}
+        </main>
       </body>
     </html>
   );
 }
 
-export function FieldErrors({ errors }: { errors: { path: string; message: string }[] }) {
+export function FieldErrors({ page, errors }: { page: PageContext; errors: { path: string; message: string }[] }) {
   if (!errors.length) return null;
   return (
     <div class="errors" role="alert">
-      <p>Please correct the following:</p>
+      <p>{page.t('error.correct')}</p>
       <ul>
         {errors.map((e) => (
           <li>
@@ -53,6 +118,28 @@ export function FieldErrors({ errors }: { errors: { path: string; message: strin
           </li>
         ))}
       </ul>
+    </div>
+  );
+}
+
+/** A form for a state change: carries the CSRF token; `confirm` asks first (via app.js). */
+export function PostForm(props: { page: PageContext; action: string; confirm?: string; class?: string; children?: Child }) {
+  return (
+    <form method="post" action={props.action} class={props.class ?? 'inline'} data-confirm={props.confirm}>
+      <input type="hidden" name="_csrf" value={props.page.csrf} />
+      {props.children}
+    </form>
+  );
+}
+
+/**
+ * A region that app.js re-fetches every `everyMs` from `src` (an HTML fragment made by the same
+ * component), so live views follow the nodes' reports without a reload.
+ */
+export function LiveRegion(props: { src: string; everyMs?: number; id: string; children?: Child }) {
+  return (
+    <div id={props.id} data-live={props.src} data-every={String(props.everyMs ?? 2000)} aria-live="polite">
+      {props.children}
     </div>
   );
 }

@@ -24,4 +24,30 @@ th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--
 .cards { list-style: none; padding: 0; display: grid; gap: .5rem; }
 .cards li { border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; }
 .check { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
+.skip { position: absolute; left: -999px; top: 0; background: var(--bg); padding: .5rem; z-index: 10; }
+.skip:focus { left: .5rem; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+main.wide { max-width: 90rem; }
+nav a[aria-current="page"] { font-weight: 700; text-decoration: none; }
+.admin-nav { display: flex; flex-wrap: wrap; gap: 1rem; padding-left: 1rem; border-left: 1px solid var(--line); }
+button.secondary { background: none; color: var(--accent); border: 1px solid var(--accent); }
+button.small, .small { font-size: .85rem; padding: .2rem .5rem; }
+.inline-label { display: inline; font-weight: 400; }
+.table-wrap { overflow-x: auto; }
+.badge { display: inline-block; padding: .05rem .45rem; border-radius: 999px; font-size: .8rem; border: 1px solid currentColor; }
+.badge.ok { color: #1a7f37; }
+.badge.off { color: var(--muted); }
+.badge.warn { color: #9a6700; }
+.badge.bad { color: var(--err); }
+.notice { border: 1px solid var(--line); border-left: 4px solid var(--accent); border-radius: 6px; padding: .5rem .75rem; }
+.toolbar { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin: .5rem 0 1rem; }
+.toolbar label { font-weight: 400; }
+pre.config, textarea.config { white-space: pre; overflow-x: auto; font: 13px/1.4 ui-monospace, monospace; border: 1px solid var(--line); border-radius: 6px; padding: .6rem; max-width: 100%; }
+.qr svg { width: 100%; max-width: 20rem; height: auto; background: #fff; padding: .5rem; border-radius: 6px; }
+.grid2 { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr)); }
+.chart svg { width: 100%; height: auto; max-height: 18rem; }
+.chart .axis { stroke: var(--muted); stroke-width: 1; }
+.chart text { fill: var(--muted); font-size: 11px; }
+[data-stale] { opacity: .6; }
+@media (max-width: 40rem) { header.top { padding: .5rem .75rem; } main { padding: .75rem; } .admin-nav { border-left: 0; padding-left: 0; } th, td { padding: .3rem; } }
 `;

@@ -1,16 +1,13 @@
 import type { ProfileConfig } from '../domain/profile.ts';
 import type { FieldError } from '../errors.ts';
-import type { CurrentUser, UserView } from '../store/users.ts';
 import { FieldErrors, Layout } from './layout.tsx';
+import type { UserPageContext } from './page.ts';
 
-interface Page {
-  user: CurrentUser;
-  csrf: string;
-}
+type AdminPage = { page: UserPageContext };
 
-export function ProfilesPage(props: Page & { profiles: ProfileConfig[] }) {
+export function ProfilesPage(props: AdminPage & { profiles: ProfileConfig[] }) {
   return (
-    <Layout title="Profiles" user={props.user} csrf={props.csrf}>
+    <Layout page={props.page} title="Profiles" wide>
       <h1>Profiles</h1>
       <p>
         <a href="/admin/profiles/new">Add a profile</a>
@@ -91,15 +88,15 @@ function Check(props: { name: string; label: string; values: ProfileFormValues }
   );
 }
 
-export function ProfileFormPage(props: Page & { mode: 'new' | 'edit'; values: ProfileFormValues; errors: FieldError[] }) {
+export function ProfileFormPage(props: AdminPage & { mode: 'new' | 'edit'; values: ProfileFormValues; errors: FieldError[] }) {
   const v = props.values;
   const action = props.mode === 'new' ? '/admin/profiles' : `/admin/profiles/${encodeURIComponent(v.id ?? '')}`;
   return (
-    <Layout title={props.mode === 'new' ? 'New profile' : `Profile ${v.id}`} user={props.user} csrf={props.csrf}>
+    <Layout page={props.page} title={props.mode === 'new' ? 'New profile' : `Profile ${v.id}`} wide>
       <h1>{props.mode === 'new' ? 'New profile' : `Profile ${v.id}`}</h1>
-      <FieldErrors errors={props.errors} />
+      <FieldErrors page={props.page} errors={props.errors} />
       <form method="post" action={action} class="stack">
-        <input type="hidden" name="_csrf" value={props.csrf} />
+        <input type="hidden" name="_csrf" value={props.page.csrf} />
         <Text name="id" label="Id" values={v} readonly={props.mode === 'edit'} />
         <Text name="display_name" label="Display name" values={v} />
         <Text name="host_name" label="Host name" values={v} />
@@ -139,7 +136,7 @@ export function ProfileFormPage(props: Page & { mode: 'new' | 'edit'; values: Pr
       </form>
       {props.mode === 'edit' ? (
         <form method="post" action={`${action}/delete`} class="stack">
-          <input type="hidden" name="_csrf" value={props.csrf} />
+          <input type="hidden" name="_csrf" value={props.page.csrf} />
           <button type="submit" class="danger">
             Delete this profile
           </button>
@@ -149,89 +146,3 @@ export function ProfileFormPage(props: Page & { mode: 'new' | 'edit'; values: Pr
   );
 }
 
-export function UsersPage(props: Page & { users: UserView[]; errors: FieldError[] }) {
-  return (
-    <Layout title="Users" user={props.user} csrf={props.csrf}>
-      <h1>Users</h1>
-      <table>
-        <thead>
-          <tr>
-            <th>User</th>
-            <th>Role</th>
-            <th>Status</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.users.map((u) => (
-            <tr>
-              <td>{u.id}</td>
-              <td>{u.isAdmin ? 'admin' : 'user'}</td>
-              <td>{u.isDisabled ? 'disabled' : 'active'}</td>
-              <td>
-                {u.id === props.user.id ? null : (
-                  <form method="post" action={`/admin/users/${encodeURIComponent(u.id)}/${u.isDisabled ? 'enable' : 'disable'}`} class="inline">
-                    <input type="hidden" name="_csrf" value={props.csrf} />
-                    <button type="submit" class={u.isDisabled ? '' : 'danger'}>
-                      {u.isDisabled ? 'Enable' : 'Disable'}
-                    </button>
-                  </form>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <h2>Add a local account</h2>
-      <FieldErrors errors={props.errors} />
-      <form method="post" action="/admin/users" class="stack">
-        <input type="hidden" name="_csrf" value={props.csrf} />
-        <label>
-          User name
-          <input name="id" required />
-        </label>
-        <label>
-          Password
-          <input name="password" type="password" autocomplete="new-password" required />
-        </label>
-        <label>
-          Permissions
-          <input name="permissions" />
-        </label>
-        <label class="check">
-          <input type="checkbox" name="is_admin" />
-          Administrator
-        </label>
-        <button type="submit">Add</button>
-      </form>
-    </Layout>
-  );
-}
-
-export function AuditPage(props: Page & { entries: { id: number; at: number; actor: string | null; action: string; target: string }[] }) {
-  return (
-    <Layout title="Audit log" user={props.user} csrf={props.csrf}>
-      <h1>Audit log</h1>
-      <table>
-        <thead>
-          <tr>
-            <th>When (UTC)</th>
-            <th>Who</th>
-            <th>What</th>
-            <th>Target</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.entries.map((e) => (
-            <tr>
-              <td>{new Date(e.at).toISOString()}</td>
-              <td>{e.actor ?? 'system'}</td>
-              <td>{e.action}</td>
-              <td>{e.target}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </Layout>
-  );
-}
