@@ -10,6 +10,8 @@ export interface AgentConfig {
   stateDir: string;
   runDir: string;
   wgInterface: string;
+  /** Network namespace the VPN data plane (wireguard-go/wg, openvpn) runs in; the agent itself stays outside. */
+  netns: string | null;
   metricsHost: string;
   metricsPort: number;
   heartbeatMs: number;
@@ -80,6 +82,10 @@ export function loadConfig(env: Env): AgentConfig {
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(wgInterface)) throw new ConfigError(`EDGEPORT_WG_INTERFACE "${wgInterface}" is not an interface name (1-15 characters)`);
   const metrics = (env.EDGEPORT_METRICS_ADDR?.trim() || '127.0.0.1:9570').match(/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):(\d{1,5})$/);
   if (!metrics) throw new ConfigError('EDGEPORT_METRICS_ADDR must be a loopback host:port, e.g. 127.0.0.1:9570');
+  // The data plane may live in its own namespace (its own addresses and routes) while the agent
+  // keeps the host's route to the portal; the namespace must exist before the agent starts.
+  const netns = env.EDGEPORT_NETNS?.trim() || null;
+  if (netns !== null && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) throw new ConfigError(`EDGEPORT_NETNS "${netns}" is not a namespace name`);
   const backend = env.EDGEPORT_BACKEND?.trim() || 'system';
   if (backend !== 'system' && backend !== 'fake') throw new ConfigError(`EDGEPORT_BACKEND must be "system" or "fake", got "${backend}"`);
   return {
@@ -89,6 +95,7 @@ export function loadConfig(env: Env): AgentConfig {
     stateDir: env.EDGEPORT_STATE_DIR?.trim() || env.STATE_DIRECTORY?.trim() || '/var/lib/edgeport-agent',
     runDir: env.EDGEPORT_RUN_DIR?.trim() || env.RUNTIME_DIRECTORY?.trim() || '/run/edgeport-agent',
     wgInterface,
+    netns,
     metricsHost: (metrics[1] as string).replace(/^\[|\]$/g, ''),
     metricsPort: Number(metrics[2]),
     heartbeatMs: seconds(env, 'EDGEPORT_HEARTBEAT_SECONDS', 10, 1, 300),

@@ -35,7 +35,7 @@ async function openvpnFor(config: AgentConfig, env: Env, logger: Logger): Promis
     return null;
   }
   const runDir = join(config.runDir, 'openvpn');
-  const backend = createOpenvpnBackend({ runDir, stateDir: join(config.stateDir, 'openvpn-log'), logger, openvpnPath });
+  const backend = createOpenvpnBackend({ runDir, stateDir: join(config.stateDir, 'openvpn-log'), logger, openvpnPath, ...(config.netns ? { netns: config.netns } : {}) });
   const preferAes = cpuHasAes(await readFile('/proc/cpuinfo', 'utf8').catch(() => ''));
   return { backend, runDir, preferAes };
 }
@@ -62,7 +62,7 @@ export async function runAgent(env: Env): Promise<number> {
   const wireguard =
     config.backend === 'fake'
       ? await createFakeBackend(config.stateDir, logger)
-      : createWireguardBackend({ stateDir: config.stateDir, logger, interfaceName: config.wgInterface });
+      : createWireguardBackend({ stateDir: config.stateDir, logger, interfaceName: config.wgInterface, ...(config.netns ? { netns: config.netns } : {}) });
   const openvpn = await openvpnFor(config, env, logger);
   const agent = await startAgent(config, {
     version: AGENT_VERSION,
@@ -78,6 +78,7 @@ export async function runAgent(env: Env): Promise<number> {
     node: config.nodeId,
     portals: config.portalUrls.map((u) => u.origin),
     backend: config.backend,
+    netns: config.netns,
     openvpn: openvpn !== null,
     metrics: `http://${host}:${agent.metricsPort}/metrics`,
   });

@@ -19,7 +19,8 @@ describe('configuration from the environment', () => {
   it('reads a complete configuration', () => {
     const c = loadConfig(base);
     expect(c.portalUrls.map(String)).toEqual(['https://a.example.org/', 'https://b.example.org/']);
-    expect(c).toMatchObject({ nodeId: 'ams1', credential: 'c'.repeat(48), wgInterface: 'wg0', metricsPort: 9570, heartbeatMs: 10_000, backend: 'system' });
+    expect(c).toMatchObject({ nodeId: 'ams1', credential: 'c'.repeat(48), wgInterface: 'wg0', netns: null, metricsPort: 9570, heartbeatMs: 10_000, backend: 'system' });
+    expect(loadConfig({ ...base, EDGEPORT_NETNS: 'vpn-a' }).netns).toBe('vpn-a');
   });
 
   it('prefers the systemd credential directory', () => {
@@ -35,6 +36,7 @@ describe('configuration from the environment', () => {
     [{ EDGEPORT_HEARTBEAT_SECONDS: 'soon' }, /EDGEPORT_HEARTBEAT_SECONDS/],
     [{ EDGEPORT_METRICS_ADDR: '0.0.0.0:9570' }, /EDGEPORT_METRICS_ADDR must be a loopback/],
     [{ EDGEPORT_WG_INTERFACE: 'much-too-long-name' }, /EDGEPORT_WG_INTERFACE/],
+    [{ EDGEPORT_NETNS: 'a b; rm' }, /EDGEPORT_NETNS/],
   ])('names the bad variable: %o', (patch, message) => {
     expect(() => loadConfig({ ...base, ...patch })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...patch })).toThrow(message);
