@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpBrowser } from './support/browser.ts';
 import { SETUP_TOKEN, startPortal, type Portal } from './support/portal.ts';
 import { appAccessToken, appConnect, appDisconnect, wgKey } from './support/app-client.ts';
+import { AgentProcess, buildAgent, until } from './support/agent-process.ts';
 
 /**
  * The long-running agent as it ships (the bundled file systemd runs), against the real portal
@@ -15,7 +16,6 @@ import { appAccessToken, appConnect, appDisconnect, wgKey } from './support/app-
  * skipped, missed changes delivered on return, restarts, a portal outage, revocation, bad settings.
  */
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const execFileP = promisify(execFile);
 const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const dir = mkdtempSync(join(tmpdir(), 'ep-agent-channel-'));
@@ -26,78 +26,6 @@ const agents: AgentProcess[] = [];
 let portal: Portal;
 let portalRunning = false;
 let admin: HttpBrowser;
-
-type LogLine = { level?: string; msg?: string; [k: string]: unknown };
-
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** One `edgeport-agent run` process; its JSON log lines are collected as they come. */
-class AgentProcess {
-  readonly lines: LogLine[] = [];
-  stdout = '';
-  stderr = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  private readonly exited: Promise<void>;
-  private readonly child: ChildProcess;
-
-  constructor(env: Record<string, string>) {
-    this.child = spawn('node', [AGENT, 'run'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let partial = '';
-    this.child.stdout?.on('data', (chunk: Buffer) => {
-      this.stdout += chunk.toString();
-      partial += chunk.toString();
-      const parts = partial.split('\n');
-      partial = parts.pop() ?? '';
-      for (const p of parts) {
-        try {
-          this.lines.push(JSON.parse(p) as LogLine);
-        } catch {
-          this.lines.push({ msg: p, level: 'raw' });
-        }
-      }
-    });
-    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => ((this.exit = { code, signal }), resolve())));
-    agents.push(this);
-  }
-
-  messages(msg: string, from = 0): LogLine[] {
-    return this.lines.slice(from).filter((l) => l.msg === msg);
-  }
-
-  line(msg: string, timeoutMs = 20_000, match: (l: LogLine) => boolean = () => true, from = 0): Promise<LogLine> {
-    return until(`log "${msg}"\n${this.stdout.slice(-3000)}\n${this.stderr}`, timeoutMs, () => {
-      if (this.exit) throw new Error(`agent exited (${JSON.stringify(this.exit)}) before "${msg}":\n${this.stdout}\n${this.stderr}`);
-      return this.lines.slice(from).find((l) => l.msg === msg && match(l));
-    });
-  }
-
-  async metrics(): Promise<Map<string, number>> {
-    const started = await this.line('agent started');
-    const text = await (await fetch(started.metrics as string)).text();
-    const m = new Map<string, number>();
-    for (const l of text.split('\n')) {
-      const hit = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(l);
-      if (hit) m.set(hit[1] as string, Number(hit[2]));
-    }
-    return m;
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (!this.exit) this.child.kill(signal);
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(killer);
-  }
-}
 
 interface Node {
   id: string;
@@ -134,7 +62,7 @@ let node1: Node;
 let node2: Node;
 
 beforeAll(async () => {
-  execFileSync('npm', ['run', 'build', '-w', 'node-agent', '--', `--outfile=${AGENT}`], { cwd: ROOT, stdio: 'ignore' });
+  buildAgent(AGENT);
   portal = await startPortal();
   portalRunning = true;
   await fetch(`${portal.origin}/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'agent channel admin password' }) });
@@ -157,7 +85,7 @@ describe('edgeport-agent run', () => {
   const running = new Map<string, AgentProcess>();
 
   it('gets each node its snapshot: the fake backend holds the interface, /metrics shows it connected at revision 0', async () => {
-    for (const node of [node1, node2]) running.set(node.id, new AgentProcess(agentEnv(node)));
+    for (const node of [node1, node2]) running.set(node.id, new AgentProcess(AGENT, agents, agentEnv(node)));
     for (const [node, addresses] of [[node1, ['10.60.0.1/24', 'fd60::1/64']], [node2, ['10.61.0.1/24', 'fd61::1/64']]] as const) {
       const agent = running.get(node.id) as AgentProcess;
       await agent.line('config applied', 20_000, (l) => l.why === 'portal');
@@ -187,7 +115,7 @@ describe('edgeport-agent run', () => {
     expect(first.exit).toEqual({ code: 0, signal: null });
     expect(first.messages('stopping; tunnels stay up')).toHaveLength(1);
 
-    const again = new AgentProcess(agentEnv(node1));
+    const again = new AgentProcess(AGENT, agents, agentEnv(node1));
     running.set(node1.id, again);
     const applied = await again.line('config applied', 20_000, (l) => l.why === 'startup');
     expect(applied).toMatchObject({ revision: 0, actions: [] });
@@ -247,7 +175,7 @@ describe('edgeport-agent run', () => {
 
     // node1 comes back: it starts from its saved config (the removed peer still there), then the
     // missed delta removes it, exactly once.
-    const back = new AgentProcess(agentEnv(node1));
+    const back = new AgentProcess(AGENT, agents, agentEnv(node1));
     running.set(node1.id, back);
     await back.line('connected to the portal');
     await until('the peer removed while node1 was away is gone', 20_000, () => !peersOf(node1).includes(onNode1));
@@ -272,7 +200,7 @@ describe('edgeport-agent run', () => {
     await agent.stop();
 
     // The credential check refuses the upgrade (401): no retry loop either.
-    const restarted = new AgentProcess(agentEnv(node2));
+    const restarted = new AgentProcess(AGENT, agents, agentEnv(node2));
     running.set(node2.id, restarted);
     expect(await restarted.line('portal connection ended')).toMatchObject({ failure: 'refused', retry_in_ms: 60_000, detail: expect.stringContaining('HTTP 401') });
     await new Promise((r) => setTimeout(r, 3_000));
@@ -296,7 +224,7 @@ describe('edgeport-agent run', () => {
     await agent.stop();
     expect(agent.exit).toEqual({ code: 0, signal: null });
 
-    const cold = new AgentProcess(agentEnv(node1));
+    const cold = new AgentProcess(AGENT, agents, agentEnv(node1));
     running.set(node1.id, cold);
     expect(await cold.line('config applied', 20_000, (l) => l.why === 'startup')).toMatchObject({ revision });
     const m = await cold.metrics();
