@@ -22,7 +22,10 @@ export function requestId(): MiddlewareHandler<AppEnv> {
 export function securityHeaders(): MiddlewareHandler<AppEnv> {
   return async function securityHeadersMiddleware(c, next) {
     await next();
-    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+    // Browsers apply form-action to the redirect after a submit too: the consent form's answer
+    // goes on to the app's redirect URI, so that page allows exactly that one target as well.
+    const formAction = c.var.formActionSource ? `'self' ${c.var.formActionSource}` : "'self'";
+    c.header('Content-Security-Policy', `default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action ${formAction}; base-uri 'none'`);
     c.header('X-Frame-Options', 'DENY');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'same-origin');

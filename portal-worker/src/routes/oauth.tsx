@@ -38,6 +38,16 @@ async function issueCode(c: Context<AppEnv>, client: OAuthClient, p: AuthorizePa
   return c.redirect(withParams(p.redirect_uri, { code, state: p.state, iss: new URL(c.req.url).origin }), 302);
 }
 
+/**
+ * The CSP source that matches a redirect URI: its origin for http(s) on a named or IPv4 host, its
+ * scheme for an app's custom scheme (and for IPv6 literals, which CSP host sources cannot spell).
+ */
+export function cspSourceFor(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.hostname.startsWith('[')) return url.origin;
+  return url.protocol;
+}
+
 async function authorize(c: Context<AppEnv>, query: URLSearchParams): Promise<Response> {
   const check = await checkAuthorize(c.var.db, query);
   if (check.kind === 'page') throw new AppError('bad_request', check.message);
@@ -59,6 +69,7 @@ async function authorize(c: Context<AppEnv>, query: URLSearchParams): Promise<Re
     return issueCode(c, check.client, check.params, user.id);
   }
   if (!check.client.requiresApproval) return issueCode(c, check.client, check.params, user.id);
+  c.set('formActionSource', cspSourceFor(check.params.redirect_uri));
   return c.html(<ConsentPage page={{ ...(await pageContext(c)), user }} clientName={check.client.name} clientId={check.client.id} params={check.params} />);
 }
 
