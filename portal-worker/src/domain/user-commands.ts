@@ -3,8 +3,11 @@ import { hashPassword, passwordProblem } from '../auth/password.ts';
 import type { Db } from '../db/types.ts';
 import type { FieldError } from '../errors.ts';
 import { fieldErrors } from './validation.ts';
-import type { AuditContext } from '../store/audit.ts';
-import { createLocalUser } from '../store/users.ts';
+import { auditInsert, type AuditContext } from '../store/audit.ts';
+import { removalsOf } from '../store/configs.ts';
+import { deleteConfigStatements, findConfig, removalOf, type VpnProtocol } from '../store/live-sessions.ts';
+import { createLocalUser, deleteUserStatements, getUser, setUserDisabled } from '../store/users.ts';
+import { applyNodeChange, type NodeNotifier } from './node-door.ts';
 
 /** Local user names are compared lower-case, so "Alice" and "alice" are one account. */
 export function normalizeUserId(raw: string): string {
@@ -33,4 +36,40 @@ export async function createLocalUserCommand(db: Db, input: unknown, now: number
   if (problem) return { ok: false, errors: [{ path: 'password', message: problem }] };
   await createLocalUser(db, { id: u.id, displayName: u.display_name, passwordHash: await hashPassword(u.password), isAdmin: u.is_admin, permissions: u.permissions }, now, audit);
   return { ok: true, id: u.id };
+}
+
+/** Upstream: an administrator cannot manage their own account (so no one locks out the last admin by accident). */
+export type UserActionResult = { ok: true } | { ok: false; reason: 'not_found' | 'self' };
+
+export async function setUserDisabledCommand(db: Db, notifier: NodeNotifier, userId: string, disabled: boolean, now: number, audit: AuditContext): Promise<UserActionResult> {
+  if (audit.actorUserId === userId) return { ok: false, reason: 'self' };
+  if (!(await getUser(db, userId))) return { ok: false, reason: 'not_found' };
+  await setUserDisabled(db, notifier, userId, disabled, now, audit);
+  return { ok: true };
+}
+
+/** Deletes the user and all they hold except the logs; their configurations leave the nodes. */
+export async function deleteUserCommand(db: Db, notifier: NodeNotifier, userId: string, now: number, audit: AuditContext): Promise<UserActionResult> {
+  if (audit.actorUserId === userId) return { ok: false, reason: 'self' };
+  const before = await getUser(db, userId);
+  if (!before) return { ok: false, reason: 'not_found' };
+  await applyNodeChange(db, notifier, deleteUserStatements(db, before, now, audit), await removalsOf(db, 'user_id', userId));
+  return { ok: true };
+}
+
+/**
+ * Ends one configuration from the connections page: the node removes the peer or halts the
+ * OpenVPN client. The user keeps their account and app authorizations (an app may connect again).
+ */
+export async function killConfigCommand(db: Db, notifier: NodeNotifier, protocol: VpnProtocol, key: string, now: number, audit: AuditContext): Promise<{ ok: boolean }> {
+  const config = await findConfig(db, protocol, key);
+  if (!config) return { ok: false };
+  const before = { protocol, user_id: config.userId, profile_id: config.profileId, node_id: config.nodeId, display_name: config.displayName, ip_four: config.ipFour, ip_six: config.ipSix };
+  await applyNodeChange(
+    db,
+    notifier,
+    [...deleteConfigStatements(db, config, now), auditInsert(db, audit, now, 'connection.kill', protocol === 'wireguard' ? 'wg_peer' : 'certificate', key, before, null)],
+    new Map([[config.nodeId, [removalOf(config)]]]),
+  );
+  return { ok: true };
 }

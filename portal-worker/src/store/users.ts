@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { isUniqueViolation, type User } from '@edgeport/schema';
 import { AppError } from '../errors.ts';
 import type { Db } from '../db/types.ts';
@@ -107,9 +108,62 @@ export async function listUsers(db: Db, limit = 500): Promise<UserView[]> {
   return rows.map(toUserView);
 }
 
+export const USER_STATUS_FILTERS = ['all', 'active', 'disabled', 'admins'] as const;
+export type UserStatusFilter = (typeof USER_STATUS_FILTERS)[number];
+
+export interface UserListRow extends UserView {
+  /** Configurations the user holds now (both protocols, app and portal). */
+  configs: number;
+}
+
+/** `!` escapes LIKE wildcards: unlike a backslash it means the same in SQLite and MySQL string literals. */
+function likePattern(q: string): string {
+  return `%${q.toLowerCase().replace(/[!%_]/g, (ch) => `!${ch}`)}%`;
+}
+
+/** The admin user list: a case-insensitive substring search on id and display name, and a status filter. */
+export async function searchUsers(db: Db, filter: { q: string; status: UserStatusFilter }, now: number, limit = 500): Promise<{ users: UserListRow[]; more: boolean }> {
+  let query = userViews(db).select((eb) => [
+    eb.selectFrom('wg_peers').select(eb.fn.countAll<number>().as('n')).whereRef('wg_peers.user_id', '=', 'users.id').where('wg_peers.expires_at', '>', now).as('wg_count'),
+    eb.selectFrom('certificates').select(eb.fn.countAll<number>().as('n')).whereRef('certificates.user_id', '=', 'users.id').where('certificates.expires_at', '>', now).as('cert_count'),
+  ]);
+  const q = filter.q.trim();
+  if (q) {
+    const p = likePattern(q);
+    query = query.where(sql<boolean>`(lower(${sql.ref('users.id')}) like ${p} escape '!' or lower(coalesce(${sql.ref('users.display_name')}, '')) like ${p} escape '!')`);
+  }
+  if (filter.status === 'active') query = query.where('users.is_disabled', '=', 0);
+  if (filter.status === 'disabled') query = query.where('users.is_disabled', '=', 1);
+  if (filter.status === 'admins') query = query.where('users.is_admin', '=', 1);
+  const rows = await query.orderBy('users.id').limit(limit + 1).execute();
+  return {
+    users: rows.slice(0, limit).map((r) => ({ ...toUserView(r), configs: Number(r.wg_count ?? 0) + Number(r.cert_count ?? 0) })),
+    more: rows.length > limit,
+  };
+}
+
+/**
+ * Deleting a user removes everything but the logs (eduvpn.md §4): configurations, app
+ * authorizations and codes, browser sessions, the local account and the user row, children
+ * first (D1 enforces the foreign keys). connection_log and audit_log keep their rows.
+ */
+export function deleteUserStatements(db: Db, before: UserView, now: number, audit: AuditContext) {
+  const id = before.id;
+  return [
+    ...deleteConfigsOfUser(db, id, now),
+    db.kysely.deleteFrom('oauth_codes').where('user_id', '=', id),
+    db.kysely.deleteFrom('oauth_authorizations').where('user_id', '=', id),
+    db.kysely.deleteFrom('browser_sessions').where('user_id', '=', id),
+    db.kysely.deleteFrom('local_accounts').where('user_id', '=', id),
+    db.kysely.deleteFrom('users').where('id', '=', id),
+    auditInsert(db, audit, now, 'user.delete', 'user', id, before, null),
+  ];
+}
+
 /**
  * Disabling takes effect at once: the flag is checked on every session lookup, and the user's
- * browser sessions are deleted in the same batch. (Later: VPN configs go through the node door.)
+ * browser sessions, configurations and app authorizations go in the same batch, the nodes told
+ * through the node door.
  */
 export async function setUserDisabled(db: Db, notifier: NodeNotifier, userId: string, disabled: boolean, now: number, audit: AuditContext): Promise<void> {
   const before = await getUser(db, userId);
