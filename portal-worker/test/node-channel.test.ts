@@ -129,7 +129,7 @@ describe('NodeChannel', () => {
 });
 
 describe('reports from a node', () => {
-  it('keeps session counts per minute and logs OpenVPN connections', async () => {
+  it('keeps each minute\'s peak session count and logs OpenVPN connections', async () => {
     const n = await enrolledNode();
     const db = await dbFor('d1');
     // A certificate the node will report a connection for.
@@ -141,7 +141,12 @@ describe('reports from a node', () => {
     agent.hello(n.nodeId, null);
     await agent.next();
     const at = Date.now();
-    agent.send({ type: 'sessions', at, counts: [{ profile_id: n.profileId, protocol: 'openvpn', count: 3 }], peers: [], clients: [] });
+    // The minute keeps its peak: a later, higher count in the same minute is recorded, a lower one is not.
+    const minuteStart = Math.floor(at / 60_000) * 60_000;
+    const report = (count: number, when: number) => agent.send({ type: 'sessions', at: when, counts: [{ profile_id: n.profileId, protocol: 'openvpn', count }], peers: [], clients: [] });
+    report(1, minuteStart);
+    report(3, minuteStart + 1);
+    report(2, minuteStart + 2);
     agent.send({ type: 'openvpn_event', event: 'connect', at, common_name: cert.common_name, profile_id: n.profileId, ip_four: '10.9.9.2', ip_six: 'fd09::2', originating_ip: '192.0.2.44' });
     agent.send({ type: 'openvpn_event', event: 'disconnect', at: at + 5000, common_name: cert.common_name, profile_id: n.profileId, ip_four: '10.9.9.2', ip_six: 'fd09::2', originating_ip: '192.0.2.44', rx: 1000, tx: 2000 });
     agent.send({ type: 'need_snapshot', reason: 'marker' });
@@ -149,7 +154,7 @@ describe('reports from a node', () => {
     expect(await agent.next()).toMatchObject({ type: 'snapshot' });
 
     const stats = await db.kysely.selectFrom('session_stats').selectAll().where('node_id', '=', n.nodeId).execute();
-    expect(stats).toEqual([{ node_id: n.nodeId, profile_id: n.profileId, vpn_proto: 'openvpn', minute: Math.floor(at / 60_000) * 60_000, sessions: 3 }]);
+    expect(stats).toEqual([{ node_id: n.nodeId, profile_id: n.profileId, vpn_proto: 'openvpn', minute: minuteStart, sessions: 3 }]);
     // The object handled the frames in order (the snapshot came last), but its last write can
     // still be landing when the test reads: poll briefly.
     const read = () => db.kysely.selectFrom('connection_log').selectAll().where('connection_id', '=', cert.common_name).execute();

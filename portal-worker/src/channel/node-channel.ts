@@ -21,6 +21,8 @@ interface Attachment {
   connectedAt: number;
 }
 
+export type LastSessions = Pick<Extract<NodeMessage, { type: 'sessions' }>, 'at' | 'peers' | 'clients'>;
+
 export interface ChannelStatus {
   connected: boolean;
   revision: number;
@@ -38,6 +40,8 @@ export class NodeChannel extends DurableObject<Bindings> {
   private waiters: { revision: number; resolve: (acked: boolean) => void }[] = [];
   private lastStatusWrite = 0;
   private lastStatsMinute = -1;
+  /** The highest count written so far this minute, per profile and protocol. */
+  private statsWritten = new Map<string, number>();
 
   private async db(): Promise<Db> {
     const db = dbFor(this.env, parseConfig(this.env));
@@ -137,11 +141,25 @@ export class NodeChannel extends DurableObject<Bindings> {
         await this.writeStatus(a.nodeId, { connected: 1, load_json: JSON.stringify({ load_average: m.load_average, cpu_count: m.cpu_count, uptime_s: m.uptime_s }) }, false);
         return;
       case 'sessions': {
-        // At most one statistics write per node and minute: reports come every ~10 s.
+        // The connections page reads who is connected from here; storage keeps it across hibernation.
+        this.latestSessions = { at: m.at, peers: m.peers, clients: m.clients };
+        try {
+          await this.ctx.storage.put('lastSessions', this.latestSessions);
+        } catch (err) {
+          // A report too large for one stored value still serves from memory until the object sleeps.
+          console.log(JSON.stringify({ level: 'warn', msg: 'sessions report not stored', node: a.nodeId, peers: m.peers.length, error: (err as Error).message }));
+        }
+        // The statistics keep each minute's peak. A report is written when the minute is new or a
+        // count beats what this minute has so far: reports come every ~10 s, peaks are rarer.
         const minute = Math.floor(m.at / 60_000);
         if (minute !== this.lastStatsMinute) {
           this.lastStatsMinute = minute;
-          await onSessionsReport(await this.db(), a.nodeId, m);
+          this.statsWritten.clear();
+        }
+        const higher = m.counts.filter((c) => c.count > (this.statsWritten.get(`${c.profile_id}/${c.protocol}`) ?? -1));
+        if (higher.length) {
+          await onSessionsReport(await this.db(), a.nodeId, { ...m, counts: higher });
+          for (const c of higher) this.statsWritten.set(`${c.profile_id}/${c.protocol}`, c.count);
         }
         await this.writeStatus(a.nodeId, { connected: 1, sessions_json: JSON.stringify({ at: m.at, counts: m.counts, peers: m.peers.length, clients: m.clients.length }) }, false);
         return;
@@ -199,7 +217,8 @@ export class NodeChannel extends DurableObject<Bindings> {
     const ready = this.waiters.filter((w) => w.revision <= revision);
     this.waiters = this.waiters.filter((w) => w.revision > revision);
     for (const w of ready) w.resolve(true);
-    await this.writeStatus(nodeId, { connected: 1, applied_revision: Math.max(applied, revision) }, ready.length > 0);
+    // A new applied revision is written at once, so the admin view says "in sync" without waiting.
+    await this.writeStatus(nodeId, { connected: 1, applied_revision: Math.max(applied, revision) }, ready.length > 0 || revision > applied);
   }
 
   private async writeStatus(nodeId: string, fields: { connected: 0 | 1; agent_version?: string; applied_revision?: number | null; load_json?: string; sessions_json?: string }, force: boolean): Promise<void> {
@@ -249,6 +268,14 @@ export class NodeChannel extends DurableObject<Bindings> {
       this.waiters.push({ revision, resolve });
       setTimeout(() => resolve(false), waitMs);
     });
+  }
+
+  private latestSessions: LastSessions | null = null;
+
+  /** The peers and clients of the node's latest `sessions` report, for the admin connections page. */
+  async lastSessions(): Promise<LastSessions | null> {
+    this.latestSessions ??= (await this.ctx.storage.get<LastSessions>('lastSessions')) ?? null;
+    return this.latestSessions;
   }
 
   async status(): Promise<ChannelStatus> {
