@@ -98,6 +98,7 @@ export function deleteNodeStatements(db: Db, before: NodeConfig, now: number, au
     db.kysely.deleteFrom('wg_peers').where('node_id', '=', before.id),
     db.kysely.deleteFrom('certificates').where('node_id', '=', before.id),
     db.kysely.deleteFrom('node_profiles').where('node_id', '=', before.id),
+    db.kysely.deleteFrom('node_status').where('node_id', '=', before.id),
     db.kysely.deleteFrom('nodes').where('id', '=', before.id),
     auditInsert(db, audit, now, 'node.delete', 'node', before.id, before, null),
   ];
@@ -121,4 +122,81 @@ export async function servingNodes(db: Db, profileId: string) {
     .where('node_profiles.profile_id', '=', profileId)
     .where('nodes.revoked_at', 'is', null)
     .execute();
+}
+
+/** What a node reported last (node_status, written by its NodeChannel), as the heartbeat frame says it. */
+export interface NodeLoad {
+  load_average: number[];
+  cpu_count: number;
+  uptime_s: number;
+}
+
+export interface NodeSessions {
+  at: number;
+  peers: number;
+  clients: number;
+  counts: { profile_id: string; protocol: 'wireguard' | 'openvpn'; count: number }[];
+}
+
+/** A node's enrollment and the channel's last record of it; no credential material leaves the store. */
+export interface NodeState {
+  id: string;
+  enrolled: boolean;
+  enrolled_at: number | null;
+  /** An outstanding enrollment token's expiry (the token itself is only ever shown once). */
+  enrollment_expires_at: number | null;
+  revoked_at: number | null;
+  connected: boolean;
+  last_seen_at: number | null;
+  agent_version: string | null;
+  applied_revision: number | null;
+  /** The channel's revision when it last wrote this row (it writes on every status update of the node). */
+  wanted_revision: number | null;
+  load: NodeLoad | null;
+  sessions: NodeSessions | null;
+}
+
+// The channel writes these columns from frames it validated, so they are trusted JSON.
+const parsed = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+/** Enrollment and last reported status per node, keyed by node id (one node when `id` is given). */
+export async function nodeStates(db: Db, id?: string): Promise<Map<string, NodeState>> {
+  let q = db.kysely
+    .selectFrom('nodes')
+    .leftJoin('node_status', 'node_status.node_id', 'nodes.id')
+    .select([
+      'nodes.id',
+      'nodes.credential_hash',
+      'nodes.enrolled_at',
+      'nodes.enrollment_expires_at',
+      'nodes.revoked_at',
+      'node_status.connected',
+      'node_status.last_seen_at',
+      'node_status.agent_version',
+      'node_status.applied_revision',
+      'node_status.wanted_revision',
+      'node_status.load_json',
+      'node_status.sessions_json',
+    ]);
+  if (id !== undefined) q = q.where('nodes.id', '=', id);
+  const rows = await q.execute();
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        enrolled: r.credential_hash !== null,
+        enrolled_at: r.enrolled_at,
+        enrollment_expires_at: r.enrollment_expires_at,
+        revoked_at: r.revoked_at,
+        connected: Number(r.connected) === 1,
+        last_seen_at: r.last_seen_at,
+        agent_version: r.agent_version,
+        applied_revision: r.applied_revision,
+        wanted_revision: r.wanted_revision,
+        load: parsed<NodeLoad>(r.load_json),
+        sessions: parsed<NodeSessions>(r.sessions_json),
+      },
+    ]),
+  );
 }
