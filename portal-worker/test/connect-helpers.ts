@@ -36,7 +36,8 @@ export async function provision(driver: Driver, profile: Record<string, unknown>
     host_name: 'vpn.example.org',
     dns_servers: ['9.9.9.9'],
     wireguard: wgRange,
-    openvpn: { range_four: `172.20.${n}.0/24`, range_six: `fd20:${m.toString(16)}:${n.toString(16)}::/64`, udp_ports: [1194], tcp_ports: [1194] },
+    // Random in a /10 as well: files share one MariaDB, and per-file counters start equal.
+    openvpn: { range_four: `100.${64 + (m % 64)}.${n}.0/24`, range_six: `fd20:${m.toString(16)}:${n.toString(16)}::/64`, udp_ports: [1194], tcp_ports: [1194] },
     ...profile,
   };
   const created = await admin.api('POST', '/admin/api/profiles', body);

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { AppError, type FieldError } from '../errors.ts';
 import { createProfileCommand, deleteProfileCommand, updateProfileCommand } from '../domain/profile-commands.ts';
-import { createLocalUserCommand } from '../domain/user-commands.ts';
+import { createLocalUserCommand, deleteUserCommand } from '../domain/user-commands.ts';
 import { createNodeCommand, deleteNodeCommand, updateNodeCommand } from '../domain/node-commands.ts';
 import { getNode, listNodes } from '../store/nodes.ts';
 import { revokeNode, startEnrollment } from '../domain/enrollment.ts';
@@ -54,6 +54,14 @@ adminApi.post('/users', async (c) => {
   return c.json(await getUser(c.var.db, result.id), 201);
 });
 
+/** Everything of the user goes except the logs (upstream's "delete"); admins cannot delete themselves. */
+adminApi.delete('/users/:id', async (c) => {
+  const id = c.req.param('id');
+  const result = await deleteUserCommand(c.var.db, c.var.notifier, id, Date.now(), auditContext(c));
+  if (!result.ok) throw result.reason === 'self' ? new AppError('forbidden', 'administrators cannot delete themselves') : new AppError('not_found', `no user "${id}"`);
+  return c.body(null, 204);
+});
+
 adminApi.post('/users/:id/:action{disable|enable}', async (c) => {
   await setUserDisabled(c.var.db, c.var.notifier, c.req.param('id'), c.req.param('action') === 'disable', Date.now(), auditContext(c));
   return c.json(await getUser(c.var.db, c.req.param('id')));
@@ -82,7 +90,10 @@ adminApi.put('/nodes/:id', async (c) => {
 });
 
 adminApi.delete('/nodes/:id', async (c) => {
-  await deleteNodeCommand(c.var.db, c.var.notifier, c.req.param('id'), Date.now(), auditContext(c));
+  const id = c.req.param('id');
+  await deleteNodeCommand(c.var.db, c.var.notifier, id, Date.now(), auditContext(c));
+  // The credential is gone with the row; the live socket goes too.
+  await c.env.NODE_CHANNEL.get(c.env.NODE_CHANNEL.idFromName(id)).disconnect('this node was deleted by an administrator');
   return c.body(null, 204);
 });
 

@@ -14,7 +14,8 @@ export const APP_JS = `'use strict';
     fetch(src, { credentials: 'same-origin', headers: { 'Accept': 'text/html', 'X-Fragment': '1' } })
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
       .then(function (html) {
-        if (region.innerHTML !== html) region.innerHTML = html;
+        // Not while the user is on a control inside: replacing it would drop keyboard focus.
+        if (region.innerHTML !== html && !region.contains(document.activeElement)) region.innerHTML = html;
         region.setAttribute('data-updated', String(Date.now()));
         region.removeAttribute('data-stale');
       })
