@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/types.ts';
 
 export interface AuditContext {
@@ -49,4 +50,63 @@ export async function listAudit(db: Db, limit = 100) {
     after: r.after_json ? (JSON.parse(r.after_json) as unknown) : null,
     request_id: r.request_id,
   }));
+}
+
+export interface AuditFilter {
+  actor?: string | undefined;
+  /** Matches actions starting with this text, case-sensitively on both databases. */
+  actionPrefix?: string | undefined;
+  /** A target id, or `type:id`. */
+  target?: string | undefined;
+  /** Only entries with a smaller id: the cursor of the next (older) page. */
+  before?: number | undefined;
+}
+
+export interface AuditRow {
+  id: number;
+  at: number;
+  actor: string | null;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before: unknown;
+  after: unknown;
+  requestId: string | null;
+}
+
+/** One page of the audit log, newest first; `more` says whether older entries match too. */
+export async function searchAudit(db: Db, f: AuditFilter, limit = 50): Promise<{ entries: AuditRow[]; more: boolean }> {
+  let q = db.kysely.selectFrom('audit_log').selectAll();
+  if (f.before !== undefined) q = q.where('id', '<', f.before);
+  if (f.actor) q = q.where('actor_user_id', '=', f.actor);
+  if (f.actionPrefix) {
+    const prefix = f.actionPrefix;
+    // Not LIKE: SQLite's LIKE ignores case and both treat % and _ as wildcards.
+    q = q.where(sql<string>`substr(action, 1, ${sql.lit([...prefix].length)})`, '=', prefix);
+  }
+  if (f.target) {
+    const target = f.target;
+    const colon = target.indexOf(':');
+    q = q.where((eb) =>
+      eb.or([
+        eb('target_id', '=', target),
+        ...(colon > 0 ? [eb.and([eb('target_type', '=', target.slice(0, colon)), eb('target_id', '=', target.slice(colon + 1))])] : []),
+      ]),
+    );
+  }
+  const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+  return {
+    more: rows.length > limit,
+    entries: rows.slice(0, limit).map((r) => ({
+      id: Number(r.id),
+      at: r.at,
+      actor: r.actor_user_id,
+      action: r.action,
+      targetType: r.target_type,
+      targetId: r.target_id,
+      before: r.before_json ? (JSON.parse(r.before_json) as unknown) : null,
+      after: r.after_json ? (JSON.parse(r.after_json) as unknown) : null,
+      requestId: r.request_id,
+    })),
+  };
 }

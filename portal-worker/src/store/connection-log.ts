@@ -71,13 +71,17 @@ export async function logOpenvpnEvent(db: Db, e: OpenvpnEventRow): Promise<void>
     .execute();
 }
 
-/** Who had this address at this moment (either family). */
-export async function whoHad(db: Db, ip: string, at: number) {
+/**
+ * Who had this address (either family) at this moment, or at any moment of [at, until] (a
+ * search by the minute covers the whole minute). `ip` may list spellings of one address.
+ */
+export async function whoHad(db: Db, ip: string | readonly string[], at: number, until = at) {
+  const spellings = typeof ip === 'string' ? [ip] : [...ip];
   return db.kysely
     .selectFrom('connection_log')
     .selectAll()
-    .where((eb) => eb.or([eb('ip_four', '=', ip), eb('ip_six', '=', ip)]))
-    .where('connected_at', '<=', at)
+    .where((eb) => eb.or([eb('ip_four', 'in', spellings), eb('ip_six', 'in', spellings)]))
+    .where('connected_at', '<=', until)
     .where((eb) => eb.or([eb('disconnected_at', 'is', null), eb('disconnected_at', '>=', at)]))
     .orderBy('connected_at', 'desc')
     .limit(50)
