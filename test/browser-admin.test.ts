@@ -113,8 +113,11 @@ describe('the admin console in a real browser', () => {
     });
     const line = page.locator('#sessions-chart svg path[data-series=staff]');
     expect(await line.count()).toBe(1);
-    // A drawn series: at least one point (minutes without a report are gaps, not zeros).
+    // A drawn series: at least one point (minutes without a report are gaps, not zeros); a
+    // point between gaps is drawn as a dot.
     expect(await line.getAttribute('d')).toMatch(/^M\s*[\d.]+[ ,][\d.]+/);
+    const drawn = await page.locator('#sessions-chart svg g[data-series=staff]').boundingBox();
+    expect(drawn?.width ?? 0).toBeGreaterThan(0);
     expect(await page.locator('#nodes-chart svg path[data-series=node-a]').count()).toBe(1);
     await screenshot(page, 'admin-stats');
   });

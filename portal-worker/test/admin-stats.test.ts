@@ -1,3 +1,4 @@
+import { isolated } from '../src/views/chart.tsx';
 import { describe, expect, it } from 'vitest';
 import { provision } from './connect-helpers.ts';
 import { Browser, DRIVERS, dbFor, makeUser, signedIn, unique, type Driver } from './helpers.ts';
@@ -164,5 +165,13 @@ describe.each(DRIVERS)('statistics page on %s', (driver) => {
     const anonymous = await new Browser(driver).fetch('/admin/stats.csv?kind=apps');
     expect([302, 303]).toContain(anonymous.status);
     expect(anonymous.headers.get('location')).toContain('/login');
+  });
+});
+
+describe('chart points', () => {
+  it('marks values with gaps on both sides, which a line alone would not draw', () => {
+    expect(isolated([null, 1, null, 2, 3, null, 4])).toEqual([1, 6]);
+    expect(isolated([5])).toEqual([0]);
+    expect(isolated([1, 2])).toEqual([]);
   });
 });

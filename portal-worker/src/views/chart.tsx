@@ -54,6 +54,15 @@ export function niceStep(max: number): number {
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
+/** Indexes of values with no value on either side. */
+export function isolated(values: readonly (number | null)[]): number[] {
+  const out: number[] = [];
+  values.forEach((v, j) => {
+    if (v !== null && (values[j - 1] ?? null) === null && (values[j + 1] ?? null) === null) out.push(j);
+  });
+  return out;
+}
+
 export function seriesPeak(s: ChartSeries): number | null {
   let peak: number | null = null;
   for (const v of s.values) if (v !== null && (peak === null || v > peak)) peak = v;
@@ -118,9 +127,15 @@ export function LineChart(p: LineChartProps) {
         <line class="axis" x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} />
         <line class="axis" x1={PAD.left} x2={PAD.left} y1={PAD.top} y2={H - PAD.bottom} />
         {p.series.map((s, i) => (
-          <path class={`series s${i % SERIES_CLASSES}`} data-series={s.key} d={pathData(s.values, (j) => xOf(p.times[j] as number), y)}>
-            <title>{s.label}</title>
-          </path>
+          <g data-series={s.key}>
+            <path class={`series s${i % SERIES_CLASSES}`} data-series={s.key} d={pathData(s.values, (j) => xOf(p.times[j] as number), y)}>
+              <title>{s.label}</title>
+            </path>
+            {/* A point between two gaps draws no line: a dot shows it. */}
+            {isolated(s.values).map((j) => (
+              <circle class={`point series s${i % SERIES_CLASSES}`} cx={r1(xOf(p.times[j] as number))} cy={r1(y(s.values[j] as number))} r="3" />
+            ))}
+          </g>
         ))}
       </svg>
       <ul class="legend">
