@@ -19,6 +19,7 @@ const ConfigSchema = z
     VPN_CA_CERT: z.string().min(32).optional(),
     VPN_CA_KEY: z.string().min(32).optional(),
     MAX_ACTIVE_API_CONFIGS: z.coerce.number().int().min(0).max(100).default(3),
+    MAX_ACTIVE_PORTAL_CONFIGS: z.coerce.number().int().min(0).max(100).default(3),
     NODE_ACK_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
     NODE_HEALTHY_SECONDS: z.coerce.number().int().min(5).max(3600).default(45),
   })
@@ -35,7 +36,8 @@ export interface Config {
   setupToken: string | undefined;
   login: { maxFailuresAccount: number; maxFailuresIp: number; windowMs: number };
   oauth: { signingKey: string | undefined; authorizationMs: number; accessTokenMs: number };
-  vpn: { caCert: string | undefined; caKey: string | undefined; maxActiveApiConfigs: number };
+  /** Per user: app configs (oldest evicted beyond the limit) and browser-made configs (refused beyond it); 0 disables. */
+  vpn: { caCert: string | undefined; caKey: string | undefined; maxActiveApiConfigs: number; maxActivePortalConfigs: number };
   /** How long /connect waits for the node's ack, and how recent a node's last word must be to count as up. */
   nodes: { ackTimeoutMs: number; healthyMs: number };
 }
@@ -77,7 +79,7 @@ export function parseConfig(env: Bindings): Config {
       authorizationMs: c.AUTHORIZATION_DAYS * 24 * 3_600_000,
       accessTokenMs: c.ACCESS_TOKEN_MINUTES * 60_000,
     },
-    vpn: { caCert: pem(c.VPN_CA_CERT), caKey: pem(c.VPN_CA_KEY), maxActiveApiConfigs: c.MAX_ACTIVE_API_CONFIGS },
+    vpn: { caCert: pem(c.VPN_CA_CERT), caKey: pem(c.VPN_CA_KEY), maxActiveApiConfigs: c.MAX_ACTIVE_API_CONFIGS, maxActivePortalConfigs: c.MAX_ACTIVE_PORTAL_CONFIGS },
     nodes: { ackTimeoutMs: c.NODE_ACK_TIMEOUT_MS, healthyMs: c.NODE_HEALTHY_SECONDS * 1000 },
   };
   cache.set(env, config);

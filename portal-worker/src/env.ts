@@ -26,6 +26,7 @@ export interface Bindings {
   VPN_CA_CERT?: string;
   VPN_CA_KEY?: string;
   MAX_ACTIVE_API_CONFIGS?: string;
+  MAX_ACTIVE_PORTAL_CONFIGS?: string;
   NODE_ACK_TIMEOUT_MS?: string;
   NODE_HEALTHY_SECONDS?: string;
 }
@@ -47,6 +48,8 @@ export interface Variables {
   /** The page language (cookie `L`, else Accept-Language) and its translator. */
   lang: Lang;
   t: T;
+  /** One more CSP form-action source for this response: where the consent form's answer redirects. */
+  formActionSource?: string;
   /** Set by the bearer middleware on /api/v3. */
   apiAuth: ApiAuth;
 }

@@ -7,8 +7,8 @@ import type { NodeNotifier } from '../domain/node-door.ts';
 import { consumeCode, createAuthorization, findAuthorization, rotateRefresh } from '../store/oauth.ts';
 import { findClient } from './clients.ts';
 import { verifierMatches } from './pkce.ts';
-import { vpnCa } from '../vpn/ca-secret.ts';
 import { signToken, signingKeys, verifyToken } from './tokens.ts';
+import { configExpiry } from '../domain/portal-configs.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -42,13 +42,6 @@ async function tokensFor(config: Config, auth: { id: string; userId: string; exp
  * 90 days by default, but never past the VPN CA's own expiry (as upstream clamps it): a client
  * certificate cannot outlive the CA that signed it.
  */
-async function authorizationExpiry(config: Config, now: number): Promise<number> {
-  const wanted = now + config.oauth.authorizationMs;
-  if (!config.vpn.caCert || !config.vpn.caKey) return wanted;
-  const ca = await vpnCa(config);
-  return Math.min(wanted, ca.cert.notAfter.getTime());
-}
-
 /** RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6). */
 export async function exchangeCode(db: Db, config: Config, notifier: NodeNotifier, form: URLSearchParams, now: number, requestId: string): Promise<TokenResponse> {
   const client = await requireClient(db, form);
@@ -75,7 +68,7 @@ export async function exchangeCode(db: Db, config: Config, notifier: NodeNotifie
   const user = await db.kysely.selectFrom('users').select(['is_disabled']).where('id', '=', row.user_id).executeTakeFirst();
   if (!user || user.is_disabled === 1) throw invalidGrant('the account is disabled');
 
-  const auth = { id: randomToken(24), userId: row.user_id, expiresAt: await authorizationExpiry(config, now) };
+  const auth = { id: randomToken(24), userId: row.user_id, expiresAt: await configExpiry(config, now) };
   await createAuthorization(db, { id: auth.id, userId: auth.userId, clientId: client.id, scope: row.scope, expiresAt: auth.expiresAt, codeHash: row.code_hash }, now, {
     actorUserId: row.user_id,
     requestId,

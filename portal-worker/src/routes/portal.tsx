@@ -5,13 +5,12 @@ import { clientIp, passwordLogin } from '../auth/login.ts';
 import { normalizeUserId } from '../domain/user-commands.ts';
 import { clearSessionCookie, csrf, csrfToken, requireUser, setSessionCookie } from '../middleware/session.ts';
 import { createSession, deleteSession } from '../store/sessions.ts';
-import { allowedFor, listProfiles } from '../store/profiles.ts';
-import { HomePage } from '../views/home.tsx';
 import { LoginPage } from '../views/login.tsx';
 import { pageContext } from '../views/page.ts';
 import { isLang, type MessageKey } from '../i18n/index.ts';
 import { LANG_COOKIE } from '../middleware/language.ts';
 import { setCookie } from 'hono/cookie';
+import { renderHome } from './portal-home.tsx';
 
 /** Only same-site paths may follow a login: "//evil.example" and "https://…" are open redirects. */
 export function safeNext(next: unknown): string {
@@ -76,9 +75,4 @@ portal.post('/logout', async (c) => {
   return c.redirect('/login', 303);
 });
 
-portal.get('/', requireUser(), async (c) => {
-  const user = c.var.user;
-  if (!user) throw new AppError('unauthenticated', 'sign in first');
-  const profiles = allowedFor(await listProfiles(c.var.db), user.permissions);
-  return c.html(<HomePage page={{ ...(await pageContext(c)), user }} profiles={profiles} />);
-});
+portal.get('/', requireUser(), (c) => renderHome(c));

@@ -81,3 +81,55 @@ export function deleteExpiredPeers(db: Db, nodeId: string, profileId: string, no
   return db.kysely.deleteFrom('wg_peers').where('node_id', '=', nodeId).where('profile_id', '=', profileId).where('expires_at', '<=', now);
 }
 
+
+export type PortalConfigKind = 'wireguard' | 'openvpn';
+
+export interface PortalConfigRow {
+  kind: PortalConfigKind;
+  /** The peer's public key or the certificate's common name. */
+  id: string;
+  name: string;
+  profileId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** The live configs a user made in the browser portal (rows without an app authorization), oldest first. */
+export async function listPortalConfigs(db: Db, userId: string, now: number): Promise<PortalConfigRow[]> {
+  const rows = await db.kysely
+    .selectFrom('wg_peers')
+    .select(['public_key as id', 'display_name', 'profile_id', 'created_at', 'expires_at', sql<string>`'wireguard'`.as('kind')])
+    .where('user_id', '=', userId)
+    .where('authorization_id', 'is', null)
+    .where('expires_at', '>', now)
+    .unionAll(
+      db.kysely
+        .selectFrom('certificates')
+        .select(['common_name as id', 'display_name', 'profile_id', 'created_at', 'expires_at', sql<string>`'openvpn'`.as('kind')])
+        .where('user_id', '=', userId)
+        .where('authorization_id', 'is', null)
+        .where('expires_at', '>', now),
+    )
+    .execute();
+  return rows
+    .map((r) => ({ kind: r.kind as PortalConfigKind, id: r.id, name: r.display_name, profileId: r.profile_id, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) }))
+    .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+}
+
+/** The node of one of this user's own portal configs; undefined for an app's or someone else's. */
+export async function findPortalConfigNode(db: Db, userId: string, kind: PortalConfigKind, id: string): Promise<string | undefined> {
+  const row =
+    kind === 'wireguard'
+      ? await db.kysely.selectFrom('wg_peers').select('node_id').where('public_key', '=', id).where('user_id', '=', userId).where('authorization_id', 'is', null).executeTakeFirst()
+      : await db.kysely.selectFrom('certificates').select('node_id').where('common_name', '=', id).where('user_id', '=', userId).where('authorization_id', 'is', null).executeTakeFirst();
+  return row?.node_id;
+}
+
+/** Statements removing one portal config; a WireGuard peer's open log row is closed first. */
+export function deletePortalConfigStatements(db: Db, userId: string, kind: PortalConfigKind, id: string, now: number) {
+  if (kind === 'openvpn') return [db.kysely.deleteFrom('certificates').where('common_name', '=', id).where('user_id', '=', userId).where('authorization_id', 'is', null)];
+  return [
+    db.kysely.updateTable('connection_log').set({ disconnected_at: now }).where('connection_id', '=', id).where('vpn_proto', '=', 'wireguard').where('disconnected_at', 'is', null),
+    db.kysely.deleteFrom('wg_peers').where('public_key', '=', id).where('user_id', '=', userId).where('authorization_id', 'is', null),
+  ];
+}
