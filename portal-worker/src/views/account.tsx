@@ -1,7 +1,7 @@
 import { formatTime } from '../i18n/index.ts';
 import type { ProfileConfig } from '../domain/profile.ts';
 import type { UserPageContext } from './page.ts';
-import { Layout, PostForm } from './layout.tsx';
+import { Layout, RowAction } from './layout.tsx';
 
 export interface AuthorizedApp {
   id: string;
@@ -105,11 +105,7 @@ function AppTable({ page, apps }: { page: UserPageContext; apps: AuthorizedApp[]
               <td>{formatTime(a.createdAt)}</td>
               <td>{formatTime(a.expiresAt)}</td>
               <td>
-                <PostForm page={page} action={`/account/authorizations/${encodeURIComponent(a.id)}/revoke`} confirm={t('portal.account.revokeConfirm', { app: a.clientName })}>
-                  <button type="submit" class="danger small" aria-label={t('portal.account.revokeNamed', { app: a.clientName })}>
-                    {t('portal.account.revoke')}
-                  </button>
-                </PostForm>
+                <RowAction page={page} action={`/account/authorizations/${encodeURIComponent(a.id)}/revoke`} confirm={t('portal.account.revokeConfirm', { app: a.clientName })} label={t('portal.account.revoke')} name={t('portal.account.revokeNamed', { app: a.clientName })} />
               </td>
             </tr>
           ))}

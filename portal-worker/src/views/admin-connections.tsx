@@ -1,7 +1,7 @@
 import type { FieldError } from '../errors.ts';
 import { formatTime } from '../i18n/index.ts';
 import type { LiveStatus } from '../store/live-sessions.ts';
-import { FieldErrors, Layout, LiveRegion, PostForm } from './layout.tsx';
+import { FieldErrors, Layout, LiveRegion, RowAction } from './layout.tsx';
 import type { UserPageContext } from './page.ts';
 import type { ConnectionRow, NodeSection, ProfileSection } from './admin-connections-model.ts';
 import { formatBytes, protocolName, userHref } from './admin-user-parts.tsx';
@@ -122,13 +122,7 @@ function Row({ page, row }: { page: UserPageContext; row: ConnectionRow }) {
       </td>
       <td>{'rx' in s ? t('admin-users.traffic', { rx: formatBytes(s.rx), tx: formatBytes(s.tx) }) : t('common.none')}</td>
       <td>
-        <PostForm page={page} action="/admin/connections/kill" confirm={t('admin-users.conn.kill.confirm', { name })}>
-          <input type="hidden" name="protocol" value={c.protocol} />
-          <input type="hidden" name="key" value={c.key} />
-          <button type="submit" class="danger small" aria-label={t('admin-users.conn.kill.label', { name })}>
-            {t('admin-users.conn.kill')}
-          </button>
-        </PostForm>
+        <RowAction page={page} action="/admin/connections/kill" confirm={t('admin-users.conn.kill.confirm', { name })} fields={{ protocol: c.protocol, key: c.key }} label={t('admin-users.conn.kill')} name={t('admin-users.conn.kill.label', { name })} />
       </td>
     </tr>
   );

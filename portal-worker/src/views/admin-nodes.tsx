@@ -3,7 +3,7 @@ import type { FieldError } from '../errors.ts';
 import type { NodeState, NodeView } from '../store/nodes.ts';
 import { NodeFields, type NodeFormValues } from './admin-node-form.tsx';
 import { healthOf, Heartbeat, Load, Revision, Sessions, StatusBadge } from './admin-node-status.tsx';
-import { FieldErrors, Layout, LiveRegion, PostForm } from './layout.tsx';
+import { FieldErrors, Layout, LiveRegion, RowAction } from './layout.tsx';
 import type { UserPageContext } from './page.ts';
 
 export interface NodeRow {
@@ -83,11 +83,7 @@ export function NodesTable({ page, rows, now, healthyMs }: NodesTableProps) {
                 </td>
                 <td>
                   {health === 'revoked' ? null : (
-                    <PostForm page={page} action={`${nodeHref(node.id)}/revoke`} confirm={t('admin-nodes.revoke.confirm', { id: node.id })}>
-                      <button type="submit" class="danger small" aria-label={t('admin-nodes.revoke.labelFor', { id: node.id })}>
-                        {t('admin-nodes.revoke.button')}
-                      </button>
-                    </PostForm>
+                    <RowAction page={page} action={`${nodeHref(node.id)}/revoke`} confirm={t('admin-nodes.revoke.confirm', { id: node.id })} label={t('admin-nodes.revoke.button')} name={t('admin-nodes.revoke.labelFor', { id: node.id })} />
                   )}
                 </td>
               </tr>

@@ -133,6 +133,23 @@ export function PostForm(props: { page: PageContext; action: string; confirm?: s
 }
 
 /**
+ * A row's destructive action: a confirmed POST with hidden fields and a small danger button whose
+ * accessible name says what it acts on (a table has many buttons with the same text).
+ */
+export function RowAction(props: { page: PageContext; action: string; confirm: string; label: string; name: string; fields?: Record<string, string> }) {
+  return (
+    <PostForm page={props.page} action={props.action} confirm={props.confirm}>
+      {Object.entries(props.fields ?? {}).map(([k, v]) => (
+        <input type="hidden" name={k} value={v} />
+      ))}
+      <button type="submit" class="danger small" aria-label={props.name}>
+        {props.label}
+      </button>
+    </PostForm>
+  );
+}
+
+/**
  * A region that app.js re-fetches every `everyMs` from `src` (an HTML fragment made by the same
  * component), so live views follow the nodes' reports without a reload.
  */

@@ -2,7 +2,7 @@ import { formatTime } from '../i18n/index.ts';
 import type { ProfileConfig } from '../domain/profile.ts';
 import type { PortalConfigRow } from '../store/configs.ts';
 import type { UserPageContext } from './page.ts';
-import { PostForm } from './layout.tsx';
+import { RowAction } from './layout.tsx';
 import { PROTO_KEYS } from './portal-config-form.tsx';
 
 /** The user's own portal configs with a Delete button each (app configs are managed under Account). */
@@ -40,13 +40,7 @@ export function ConfigList(props: { page: UserPageContext; configs: PortalConfig
                   <td>{formatTime(c.createdAt)}</td>
                   <td>{formatTime(c.expiresAt)}</td>
                   <td>
-                    <PostForm page={page} action="/configs/delete" confirm={t('portal.list.confirm', { name: c.name })}>
-                      <input type="hidden" name="kind" value={c.kind} />
-                      <input type="hidden" name="id" value={c.id} />
-                      <button type="submit" class="danger small" aria-label={t('portal.list.deleteNamed', { name: c.name })}>
-                        {t('portal.list.delete')}
-                      </button>
-                    </PostForm>
+                    <RowAction page={page} action="/configs/delete" confirm={t('portal.list.confirm', { name: c.name })} fields={{ kind: c.kind, id: c.id }} label={t('portal.list.delete')} name={t('portal.list.deleteNamed', { name: c.name })} />
                   </td>
                 </tr>
               ))}
