@@ -1,11 +1,11 @@
 import { castSafeIntegers } from './planetscale-cast.ts';
 import { CompiledQuery, Kysely, SqliteAdapter, type Compilable } from 'kysely';
 import { D1Dialect } from 'kysely-d1';
-import { PlanetScaleDialect } from 'kysely-planetscale';
 import { isTransientTxError, type Database } from '@edgeport/schema';
 import type { Config } from '../config.ts';
 import type { Bindings } from '../env.ts';
 import type { Db } from './types.ts';
+import { GuardedPlanetScaleDialect, guardedFetch } from './unavailable.ts';
 
 function compiled(q: Compilable | CompiledQuery): CompiledQuery {
   return 'compile' in q ? q.compile() : q;
@@ -50,8 +50,9 @@ const TX_ATTEMPTS = 5;
 
 export function planetscaleDb(url: string, fetchImpl: typeof fetch = fetch): Db {
   // The driver is told to use the runtime's fetch; kysely-planetscale builds its own Client from this config.
-  const config = { url, fetch: fetchImpl, cast: castSafeIntegers };
-  const kysely = new Kysely<Database>({ dialect: new PlanetScaleDialect(config) });
+  // Both are guarded: an unreachable database is a 503 with Retry-After, not a 500 (unavailable.ts).
+  const config = { url, fetch: guardedFetch(fetchImpl), cast: castSafeIntegers };
+  const kysely = new Kysely<Database>({ dialect: new GuardedPlanetScaleDialect(config) });
   return {
     kysely,
     dialect: 'mysql',
