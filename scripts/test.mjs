@@ -9,7 +9,7 @@ import { ensureDebianPackages, ensureDependencies, root, run, wranglerEnv } from
 ensureDependencies();
 // Debian tools the tiers use: real wg/wireguard-go and openvpn check the configs the portal makes;
 // chromium (driven by playwright-core, never a downloaded browser) renders the pages.
-const missing = ensureDebianPackages([{ pkg: 'wireguard-tools' }, { pkg: 'wireguard-go' }, { pkg: 'openvpn' }, { pkg: 'openssl' }, { pkg: 'iproute2' }, { pkg: 'chromium' }, { pkg: 'fonts-dejavu-core' }]);
+const missing = ensureDebianPackages([{ pkg: 'wireguard-tools' }, { pkg: 'wireguard-go' }, { pkg: 'openvpn' }, { pkg: 'openssl' }, { pkg: 'iproute2' }, { pkg: 'chromium' }, { pkg: 'fonts-dejavu-core' }, { pkg: 'iputils-ping' }]);
 if (missing.length) console.warn(`! not root, cannot install: ${missing.join(' ')}; tiers that need them will fail`);
 
 const mariadb = spawnSync('mariadb', ['-h127.0.0.1', '-uroot', '-e', 'select 1'], { encoding: 'utf8' });
@@ -25,7 +25,9 @@ const out = mkdtempSync(join(tmpdir(), 'edgeport-test-'));
 const tiers = [
   { name: 'worker (workerd, D1, Durable Objects, MariaDB via PlanetScale driver)', config: 'portal-worker/vitest.config.ts' },
   { name: 'node agent (its modules; backends against real wg, wireguard-go, openvpn in namespaces)', config: 'node-agent/vitest.config.ts' },
-  { name: 'black-box (Miniflare, MariaDB, real drivers)', config: 'test/vitest.config.ts' },
+  { name: 'black-box (Miniflare, MariaDB, real drivers, Chromium)', config: 'test/vitest.config.ts' },
+  // `npm run test:e2e` runs this tier alone: real tunnels through real agents, and the failures.
+  { name: 'end to end (real tunnels in namespaces, outages)', script: 'test:e2e' },
 ];
 let passed = 0;
 let failed = 0;
@@ -34,7 +36,9 @@ let broken = false;
 for (const tier of tiers) {
   console.log(`\n• ${tier.name}`);
   const report = join(out, `${tiers.indexOf(tier)}.json`);
-  const r = spawnSync('npx', ['vitest', 'run', '--config', tier.config, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+  const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+  const [cmd, args] = tier.script ? ['npm', ['run', '--silent', tier.script, '--', ...reporters]] : ['npx', ['vitest', 'run', '--config', tier.config, ...reporters]];
+  const r = spawnSync(cmd, args, {
     cwd: root,
     env: { ...wranglerEnv, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
     stdio: 'inherit',
