@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from './env.ts';
 import { AppError } from './errors.ts';
-import { database, limitBody, requestId, securityHeaders } from './middleware/base.ts';
+import { database, readBody, requestId, securityHeaders } from './middleware/base.ts';
 import { session } from './middleware/session.ts';
 import { renderError } from './render-error.tsx';
 import { account } from './routes/account.tsx';
@@ -30,7 +30,8 @@ export function createApp() {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.body(APP_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
-  app.use('*', language(), limitBody(64 * 1024), database(), session());
+  // No form or profile needs more than 64 KiB.
+  app.use('*', language(), readBody(64 * 1024), database(), session());
   app.route('/', discovery);
   app.route('/oauth', oauth);
   app.route('/api/v3', apiV3);
