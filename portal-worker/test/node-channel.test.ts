@@ -167,3 +167,30 @@ describe('reports from a node', () => {
     agent.ws.close();
   });
 });
+
+describe('node status for the admin views', () => {
+  it('keeps a report that arrived inside the write throttle and writes it with the next write', async () => {
+    const n = await enrolledNode();
+    const agent = (await open(n.nodeId, n.credential)).node as NodeSocket;
+    agent.hello(n.nodeId, null);
+    await agent.next(); // the snapshot; the hello wrote the status row
+    // Within the throttle window after the hello's write: held back, not dropped.
+    agent.send({ type: 'sessions', at: Date.now(), counts: [{ profile_id: n.profileId, protocol: 'wireguard', count: 4 }], peers: [], clients: [] });
+    // A new applied revision is written at once, carrying the held-back report with it.
+    const pushed = n.channel.push([{ op: 'peer_add', peer: await peer(n.profileId, 3) }], 2000);
+    expect(await agent.next()).toMatchObject({ type: 'delta', revision: 1 });
+    agent.send({ type: 'ack', revision: 1 });
+    expect((await pushed).acked).toBe(true);
+    const db = await dbFor('d1');
+    let row = await db.kysely.selectFrom('node_status').selectAll().where('node_id', '=', n.nodeId).executeTakeFirst();
+    for (let i = 0; i < 40 && row?.applied_revision !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      row = await db.kysely.selectFrom('node_status').selectAll().where('node_id', '=', n.nodeId).executeTakeFirst();
+    }
+    expect(row?.applied_revision).toBe(1);
+    expect(JSON.parse(row?.sessions_json ?? 'null')).toMatchObject({ counts: [{ profile_id: n.profileId, protocol: 'wireguard', count: 4 }] });
+    // The admin JSON shows the same status.
+    const view = await (await n.admin.api('GET', `/admin/api/nodes/${n.nodeId}`)).json<{ status: { applied_revision: number; sessions: unknown } | null }>();
+    expect(view.status).toMatchObject({ applied_revision: 1, sessions: expect.anything() });
+  });
+});

@@ -36,10 +36,13 @@ export interface ChannelStatus {
  * heartbeats and session reports. The class stays thin: decisions live in session-logic.ts, and
  * every socket callback is wrapped so one bad frame cannot break the object.
  */
+type StatusFields = { connected: 0 | 1; agent_version?: string; applied_revision?: number | null; load_json?: string; sessions_json?: string };
+
 export class NodeChannel extends DurableObject<Bindings> {
   private waiters: { revision: number; resolve: (acked: boolean) => void }[] = [];
   private lastStatusWrite = 0;
   private lastStatsMinute = -1;
+  private pendingStatus: Partial<StatusFields> | null = null;
   /** The highest count written so far this minute, per profile and protocol. */
   private statsWritten = new Map<string, number>();
 
@@ -221,15 +224,27 @@ export class NodeChannel extends DurableObject<Bindings> {
     await this.writeStatus(nodeId, { connected: 1, applied_revision: Math.max(applied, revision) }, ready.length > 0 || revision > applied);
   }
 
-  private async writeStatus(nodeId: string, fields: { connected: 0 | 1; agent_version?: string; applied_revision?: number | null; load_json?: string; sessions_json?: string }, force: boolean): Promise<void> {
+  private async writeStatus(nodeId: string, fields: StatusFields, force: boolean): Promise<void> {
+    // A throttled write is kept and goes out merged into the next one: heartbeats and session
+    // reports arriving close together must not shadow each other's fields for good.
+    const merged = { ...this.pendingStatus, ...fields };
     const now = Date.now();
-    if (!force && now - this.lastStatusWrite < STATUS_EVERY_MS) return;
+    if (!force && now - this.lastStatusWrite < STATUS_EVERY_MS) {
+      this.pendingStatus = merged;
+      return;
+    }
+    this.pendingStatus = null;
     this.lastStatusWrite = now;
     const db = await this.db();
-    const row = { ...fields, wanted_revision: await this.revision(), last_seen_at: now, updated_at: now };
+    const row = { ...merged, wanted_revision: await this.revision(), last_seen_at: now, updated_at: now };
     const existing = await db.kysely.selectFrom('node_status').select('node_id').where('node_id', '=', nodeId).executeTakeFirst();
-    if (existing) await db.kysely.updateTable('node_status').set(row).where('node_id', '=', nodeId).execute();
-    else await db.kysely.insertInto('node_status').values({ node_id: nodeId, agent_version: null, applied_revision: null, load_json: null, sessions_json: null, ...row }).execute();
+    if (existing) {
+      await db.kysely.updateTable('node_status').set(row).where('node_id', '=', nodeId).execute();
+      return;
+    }
+    // A socket closing after its node was deleted must not leave a status row behind it.
+    if (!(await db.kysely.selectFrom('nodes').select('id').where('id', '=', nodeId).executeTakeFirst())) return;
+    await db.kysely.insertInto('node_status').values({ node_id: nodeId, agent_version: null, applied_revision: null, load_json: null, sessions_json: null, ...row }).execute();
   }
 
   // ---- RPC, called by the worker ----

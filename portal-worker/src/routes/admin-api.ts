@@ -4,7 +4,7 @@ import { AppError, type FieldError } from '../errors.ts';
 import { createProfileCommand, deleteProfileCommand, updateProfileCommand } from '../domain/profile-commands.ts';
 import { createLocalUserCommand, deleteUserCommand } from '../domain/user-commands.ts';
 import { createNodeCommand, deleteNodeCommand, updateNodeCommand } from '../domain/node-commands.ts';
-import { getNode, listNodes } from '../store/nodes.ts';
+import { getNode, listNodes, nodeStates } from '../store/nodes.ts';
 import { revokeNode, startEnrollment } from '../domain/enrollment.ts';
 import { listAudit } from '../store/audit.ts';
 import { getProfile, listProfiles } from '../store/profiles.ts';
@@ -77,10 +77,11 @@ adminApi.post('/nodes', async (c) => {
   return c.json(await getNode(c.var.db, result.node.id), 201);
 });
 
+/** The node with its last reported status (what the nodes page shows), null before its first contact. */
 adminApi.get('/nodes/:id', async (c) => {
   const node = await getNode(c.var.db, c.req.param('id'));
   if (!node) throw new AppError('not_found', `no node "${c.req.param('id')}"`);
-  return c.json(node);
+  return c.json({ ...node, status: (await nodeStates(c.var.db, node.id)).get(node.id) ?? null });
 });
 
 adminApi.put('/nodes/:id', async (c) => {
