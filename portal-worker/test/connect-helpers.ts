@@ -26,22 +26,31 @@ export interface Provisioned {
 /** With `agent` (the default) a test node is enrolled and connected, so connects reach it. */
 export async function provision(driver: Driver, profile: Record<string, unknown> = {}, vars: Record<string, string> = {}, agent = true): Promise<Provisioned> {
   const { browser: admin } = await signedIn(driver, { admin: true, vars });
-  const n = (block = (block + 1) % 250);
-  const m = Math.floor(Math.random() * 250);
   const profileId = unique('prof');
-  const wgRange = { range_four: `10.${m}.${n}.0/24`, range_six: `fd10:${m.toString(16)}:${n.toString(16)}::/64` };
-  const body = {
-    id: profileId,
-    display_name: 'Employees',
-    host_name: 'vpn.example.org',
-    dns_servers: ['9.9.9.9'],
-    wireguard: wgRange,
-    // Random in a /10 as well: files share one MariaDB, and per-file counters start equal.
-    openvpn: { range_four: `100.${64 + (m % 64)}.${n}.0/24`, range_six: `fd20:${m.toString(16)}:${n.toString(16)}::/64`, udp_ports: [1194], tcp_ports: [1194] },
-    ...profile,
-  };
-  const created = await admin.api('POST', '/admin/api/profiles', body);
-  if (created.status !== 201) throw new Error(`profile: ${created.status} ${await created.text()}`);
+  // Test files run in parallel against one MariaDB, and profile ranges may not overlap anywhere:
+  // pick random ranges and pick again on the rare overlap another file got first.
+  let created: Response | null = null;
+  let refusal = '';
+  let wgRange = { range_four: '', range_six: '' };
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const n = (block = (block + 1 + Math.floor(Math.random() * 50)) % 250);
+    const m = Math.floor(Math.random() * 250);
+    wgRange = { range_four: `10.${m}.${n}.0/24`, range_six: `fd10:${m.toString(16)}:${n.toString(16)}::/64` };
+    const body = {
+      id: profileId,
+      display_name: 'Employees',
+      host_name: 'vpn.example.org',
+      dns_servers: ['9.9.9.9'],
+      wireguard: wgRange,
+      openvpn: { range_four: `100.${64 + (m % 64)}.${n}.0/24`, range_six: `fd20:${m.toString(16)}:${n.toString(16)}::/64`, udp_ports: [1194], tcp_ports: [1194] },
+      ...profile,
+    };
+    created = await admin.api('POST', '/admin/api/profiles', body);
+    if (created.status === 201) break;
+    refusal = await created.text();
+    if (!refusal.includes('overlaps')) throw new Error(`profile: ${created.status} ${refusal}`);
+  }
+  if (created?.status !== 201) throw new Error(`profile: no free range after 8 attempts: ${refusal}`);
   const nodeKey = await wgPublicKey();
   const nodeId = unique('node');
   const node = await admin.api('POST', '/admin/api/nodes', { id: nodeId, name: nodeId, host_name: `${nodeId}.vpn.example.org`, wg_public_key: nodeKey, profiles: [{ profile_id: profileId }] });
