@@ -28,7 +28,8 @@ export async function provision(driver: Driver, profile: Record<string, unknown>
   const { browser: admin } = await signedIn(driver, { admin: true, vars });
   const profileId = unique('prof');
   // Test files run in parallel against one MariaDB, and profile ranges may not overlap anywhere:
-  // pick random ranges and pick again on the rare overlap another file got first.
+  // pick random ranges and pick again on the rare overlap another file got first. (172.20-23 for
+  // OpenVPN: 172.16-19 and 172.24-31 and 100.64/10 are other test files' own blocks.)
   let created: Response | null = null;
   let refusal = '';
   let wgRange = { range_four: '', range_six: '' };
@@ -42,7 +43,7 @@ export async function provision(driver: Driver, profile: Record<string, unknown>
       host_name: 'vpn.example.org',
       dns_servers: ['9.9.9.9'],
       wireguard: wgRange,
-      openvpn: { range_four: `100.${64 + (m % 64)}.${n}.0/24`, range_six: `fd20:${m.toString(16)}:${n.toString(16)}::/64`, udp_ports: [1194], tcp_ports: [1194] },
+      openvpn: { range_four: `172.${20 + (m % 4)}.${n}.0/24`, range_six: `fd20:${m.toString(16)}:${n.toString(16)}::/64`, udp_ports: [1194], tcp_ports: [1194] },
       ...profile,
     };
     created = await admin.api('POST', '/admin/api/profiles', body);
