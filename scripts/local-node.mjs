@@ -81,6 +81,6 @@ export async function startLocalNode(origin, dataDir, firstRunPassword) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   console.log('Local node "local": agent running (WireGuard interface edgeport0, metrics http://127.0.0.1:9570/metrics).');
-  console.log('  Assign profiles to it: PUT /admin/api/nodes/local with {"name","host_name","profiles":[{"profile_id":…}]}.');
+  console.log(`  Add a profile at ${origin}/admin/profiles/new, then tick it for this node at ${origin}/admin/nodes/local.`);
   return agent;
 }

@@ -194,6 +194,7 @@ describe('the admin console in a real browser', () => {
       ['/admin/audit', 'admin-audit'],
     ] as const) {
       await page.goto(`${origin}${path}`);
+      expect([path, await page.evaluate(() => document.compatMode)]).toEqual([path, 'CSS1Compat']);
       await screenshot(page, name);
     }
     const phone = await admin.context.newPage();

@@ -64,6 +64,8 @@ describe('security headers', () => {
 
   it('puts no inline script or style on the pages (CSP would block them)', async () => {
     const html = await (await new Browser().fetch('/login')).text();
+    // Standards mode: without a doctype browsers fall back to quirks-mode layout.
+    expect(html.startsWith('<!DOCTYPE html><html lang="en">')).toBe(true);
     // Only external scripts: an inline one (or a handler attribute) is what CSP would refuse.
     const scripts = html.match(/<script[^>]*>/gi) ?? [];
     expect(scripts).toEqual(['<script src="/static/app.js" defer="">']);
