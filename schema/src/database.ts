@@ -19,6 +19,10 @@ export interface UsersTable {
   permissions: string;
   created_at: Millis;
   last_seen_at: Millis | null;
+  /** NULL for local and admin-created users; else the id of the OpenID provider that signs the user in. */
+  auth_provider: string | null;
+  /** When a provider last set `permissions` (SSO users only). */
+  permissions_at: Millis | null;
 }
 
 export interface LocalAccountsTable {
@@ -179,6 +183,22 @@ export interface CertificatesTable {
   expires_at: Millis;
 }
 
+/** A login started at an OpenID provider, waiting for its callback (single use, 10 minutes). */
+export interface SsoStatesTable {
+  /** SHA-256 (hex) of the `state` parameter. */
+  state_hash: string;
+  provider_id: string;
+  /** SHA-256 (hex) of the browser's `edgeport_sso` cookie. */
+  browser_hash: string;
+  nonce: string;
+  code_verifier: string;
+  /** The same-site path to go to after the login. */
+  next: string;
+  created_at: Millis;
+  expires_at: Millis;
+  used_at: Millis | null;
+}
+
 export interface ConnectionLogTable {
   id: Generated<number>;
   user_id: string;
@@ -206,6 +226,7 @@ export interface SessionStatsTable {
 }
 
 export interface Database {
+  sso_states: SsoStatesTable;
   connection_log: ConnectionLogTable;
   session_stats: SessionStatsTable;
   node_status: NodeStatusTable;

@@ -179,6 +179,19 @@ CREATE TABLE `session_stats` (
   PRIMARY KEY (`node_id`,`profile_id`,`vpn_proto`,`minute`),
   KEY `session_stats_minute` (`minute`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE `sso_states` (
+  `state_hash` varchar(64) NOT NULL,
+  `provider_id` varchar(64) NOT NULL,
+  `browser_hash` varchar(64) NOT NULL,
+  `nonce` varchar(255) NOT NULL,
+  `code_verifier` varchar(255) NOT NULL,
+  `next` varchar(2048) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  `used_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`state_hash`),
+  KEY `sso_states_expiry` (`expires_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `users` (
   `id` varchar(255) NOT NULL,
   `display_name` varchar(255) DEFAULT NULL,
@@ -187,6 +200,8 @@ CREATE TABLE `users` (
   `permissions` text NOT NULL,
   `created_at` bigint(20) NOT NULL,
   `last_seen_at` bigint(20) DEFAULT NULL,
+  `auth_provider` varchar(64) DEFAULT NULL,
+  `permissions_at` bigint(20) DEFAULT NULL,
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `wg_peers` (
