@@ -13,6 +13,7 @@ import { discovery } from './routes/discovery.ts';
 import { oauth } from './routes/oauth.tsx';
 import { portal } from './routes/portal.tsx';
 import { setup } from './routes/setup.ts';
+import { sso } from './routes/sso.tsx';
 import { APP_CSS } from './views/style.ts';
 import { APP_JS } from './views/client-script.ts';
 import { language } from './middleware/language.ts';
@@ -39,6 +40,7 @@ export function createApp() {
   app.route('/node', nodeLink);
   app.route('/account', account);
   app.route('/configs', configs);
+  app.route('/sso', sso);
   app.route('/', setup);
   app.route('/', portal);
   app.notFound((c) => renderError(new AppError('not_found', `nothing at ${new URL(c.req.url).pathname}`), c));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Bindings } from './env.ts';
+import { parseSsoConfig, type SsoConfig } from './sso/config.ts';
 
 const minutes = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
 
@@ -40,6 +41,8 @@ export interface Config {
   vpn: { caCert: string | undefined; caKey: string | undefined; maxActiveApiConfigs: number; maxActivePortalConfigs: number };
   /** How long /connect waits for the node's ack, and how recent a node's last word must be to count as up. */
   nodes: { ackTimeoutMs: number; healthyMs: number };
+  /** OpenID providers, whether the password form is offered, and the permissions recheck on connect. */
+  sso: SsoConfig;
 }
 
 /** Secrets holding PEM may be given as PEM or as its base64 (one line, easier for env files). */
@@ -58,8 +61,9 @@ export function parseConfig(env: Bindings): Config {
   const hit = cache.get(env);
   if (hit) return hit;
   const parsed = ConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const sso = parseSsoConfig(env as unknown as Record<string, unknown>, parsed.success ? parsed.data.SESSION_MAX_MINUTES : 12 * 60);
+  if (!parsed.success || sso.issues.length) {
+    const issues = [...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)), ...sso.issues].join('; ');
     throw new ConfigError(`invalid configuration: ${issues}`);
   }
   const c = parsed.data;
@@ -81,6 +85,7 @@ export function parseConfig(env: Bindings): Config {
     },
     vpn: { caCert: pem(c.VPN_CA_CERT), caKey: pem(c.VPN_CA_KEY), maxActiveApiConfigs: c.MAX_ACTIVE_API_CONFIGS, maxActivePortalConfigs: c.MAX_ACTIVE_PORTAL_CONFIGS },
     nodes: { ackTimeoutMs: c.NODE_ACK_TIMEOUT_MS, healthyMs: c.NODE_HEALTHY_SECONDS * 1000 },
+    sso: sso.config,
   };
   cache.set(env, config);
   return config;

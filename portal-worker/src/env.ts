@@ -29,6 +29,12 @@ export interface Bindings {
   MAX_ACTIVE_PORTAL_CONFIGS?: string;
   NODE_ACK_TIMEOUT_MS?: string;
   NODE_HEALTHY_SECONDS?: string;
+  /** JSON array of OpenID providers (sso/config.ts); each one's client secret is a secret of its own. */
+  OIDC_PROVIDERS?: string;
+  LOCAL_LOGIN?: string;
+  SSO_RECHECK_ON_CONNECT?: string;
+  SSO_PERMISSIONS_MAX_AGE_MINUTES?: string;
+  [clientSecret: `OIDC_CLIENT_SECRET_${string}`]: string | undefined;
 }
 
 /** Which error rendering a route's audience reads (CONVENTIONS habit 4). */

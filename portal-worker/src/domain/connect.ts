@@ -28,11 +28,26 @@ function parseRequest(form: URLSearchParams) {
 }
 
 /**
+ * SSO_RECHECK_ON_CONNECT: an app's token outlives the browser session (90 days by default), so
+ * permissions a provider gave long ago may have been taken away since. With the recheck on, an
+ * SSO user whose permissions are older than the limit must sign in to the portal again (which
+ * refreshes them) before an app gets another config. Checked first: nothing is read or written.
+ * Portal configs need no such check: their browser session is at most SESSION_MAX_MINUTES old.
+ */
+export function refuseStalePermissions(deps: Pick<ConnectDeps, 'config' | 'now'>, auth: ApiAuth): void {
+  const { recheckOnConnect, permissionsMaxAgeMs } = deps.config.sso;
+  if (!recheckOnConnect || auth.authProvider === null) return;
+  if (auth.permissionsAt !== null && deps.now - auth.permissionsAt <= permissionsMaxAgeMs) return;
+  throw new AppError('forbidden', 'your permissions are too old: sign in to the portal again');
+}
+
+/**
  * POST /api/v3/connect: a new config replaces this authorization's previous ones, the user's
  * oldest app configs beyond the limit are evicted, and the first usable node of the profile
  * (in random order) gets the peer or certificate.
  */
 export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URLSearchParams, accept: string | undefined): Promise<ConnectResult> {
+  refuseStalePermissions(deps, auth);
   const req = parseRequest(form);
   const max = deps.config.vpn.maxActiveApiConfigs;
   if (max === 0) throw new AppError('forbidden', 'no API configuration downloads allowed');

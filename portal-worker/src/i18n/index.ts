@@ -3,6 +3,7 @@ import { adminStatsMessages } from './admin-stats.ts';
 import { adminUsersMessages } from './admin-users.ts';
 import { commonMessages } from './common.ts';
 import { portalMessages } from './portal.ts';
+import { ssoMessages } from './sso.ts';
 
 /**
  * Every string a page shows comes from these tables. Each area keeps its own file so that the
@@ -12,7 +13,7 @@ export const LANGS = ['en', 'nl'] as const;
 export type Lang = (typeof LANGS)[number];
 export const LANG_NAMES: Record<Lang, string> = { en: 'English', nl: 'Nederlands' };
 
-const tables = [commonMessages, portalMessages, adminUsersMessages, adminNodesMessages, adminStatsMessages] as const;
+const tables = [commonMessages, portalMessages, adminUsersMessages, adminNodesMessages, adminStatsMessages, ssoMessages] as const;
 
 type Keys<T> = T extends { en: infer E } ? keyof E : never;
 export type MessageKey = Keys<(typeof tables)[number]>;

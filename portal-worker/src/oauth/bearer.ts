@@ -11,6 +11,9 @@ export interface ApiAuth {
   clientId: string;
   expiresAt: number;
   permissions: string[];
+  /** The OpenID provider the user signs in with (null: local), and when it last gave the permissions. */
+  authProvider: string | null;
+  permissionsAt: number | null;
 }
 
 function refuse(description: string): never {
@@ -43,6 +46,8 @@ export function bearer(): MiddlewareHandler<AppEnv> {
       clientId: auth.client_id,
       expiresAt: auth.expires_at,
       permissions: parseList(auth.permissions),
+      authProvider: auth.auth_provider,
+      permissionsAt: auth.permissions_at,
     });
     await next();
   };

@@ -49,7 +49,8 @@ async function detailPage(c: Context<AppEnv>, id: string, refused: boolean) {
   const now = Date.now();
   const detail = await userDetail(c.var.db, id, now);
   if (!detail) throw new AppError('not_found', `no user "${id}"`);
-  return c.html(<UserDetailPage page={await adminPage(c)} detail={detail} now={now} refused={refused} />, refused ? 403 : 200);
+  const provider = c.var.config.sso.providers.find((p) => p.id === detail.user.authProvider);
+  return c.html(<UserDetailPage page={await adminPage(c)} detail={detail} now={now} refused={refused} providerName={provider?.name ?? null} />, refused ? 403 : 200);
 }
 
 adminUsers.get('/:id', (c) => detailPage(c, c.req.param('id'), false));

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { clientIp, passwordLogin } from '../auth/login.ts';
@@ -11,6 +11,7 @@ import { isLang, type MessageKey } from '../i18n/index.ts';
 import { LANG_COOKIE } from '../middleware/language.ts';
 import { setCookie } from 'hono/cookie';
 import { renderHome } from './portal-home.tsx';
+import { authorizationOrigins, warmDiscovery } from '../sso/discovery.ts';
 
 /** Only same-site paths may follow a login: "//evil.example" and "https://…" are open redirects. */
 export function safeNext(next: unknown): string {
@@ -28,18 +29,33 @@ for (const path of ['/', '/login', '/logout', '/language']) {
   portal.use(path, csrf());
 }
 
+/** The login page: a button per OpenID provider, and the password form unless LOCAL_LOGIN is off. */
+async function loginPage(c: Context<AppEnv>, next: string, status: 200 | 401 | 403 | 429 = 200, error?: MessageKey, userId?: string) {
+  const { providers, localLogin } = c.var.config.sso;
+  // An authorization endpoint on another origin than its issuer is only known after discovery.
+  await warmDiscovery(providers, 1500);
+  const origins = authorizationOrigins(providers);
+  if (origins.length) c.set('formActionSource', origins.join(' '));
+  const page = await pageContext(c);
+  return c.html(
+    <LoginPage page={page} next={next} providers={providers.map(({ id, name }) => ({ id, name }))} localLogin={localLogin} error={error ? c.var.t(error) : undefined} userId={userId} />,
+    status,
+  );
+}
+
 portal.get('/login', async (c) => {
   if (c.var.user) return c.redirect(safeNext(c.req.query('next')));
-  return c.html(<LoginPage page={await pageContext(c)} next={safeNext(c.req.query('next'))} />);
+  return loginPage(c, safeNext(c.req.query('next')));
 });
 
 portal.post('/login', async (c) => {
   const body = await c.req.parseBody();
+  const next = safeNext(body.next);
+  // 403, not 404: the route exists, this portal refuses passwords (and says so on the login page).
+  if (!c.var.config.sso.localLogin) return loginPage(c, next, 403, 'sso.localOff');
   const userId = normalizeUserId(typeof body.user === 'string' ? body.user : '');
   const password = typeof body.password === 'string' ? body.password : '';
-  const next = safeNext(body.next);
-  const again = async (error: MessageKey, status: 401 | 403 | 429) =>
-    c.html(<LoginPage page={await pageContext(c)} next={next} error={c.var.t(error)} userId={userId} />, status);
+  const again = (error: MessageKey, status: 401 | 403 | 429) => loginPage(c, next, status, error, userId);
 
   if (!userId || !password || password.length > 1024) return again('login.missing', 401);
   const outcome = await passwordLogin(c.env, c.var.config, c.var.db, userId, password, clientIp(c.req.header('cf-connecting-ip')));

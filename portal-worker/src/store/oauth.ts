@@ -91,6 +91,8 @@ export async function findAuthorization(db: Db, id: string) {
       'oauth_authorizations.refresh_seq',
       'users.is_disabled',
       'users.permissions',
+      'users.auth_provider',
+      'users.permissions_at',
     ])
     .where('oauth_authorizations.id', '=', id)
     .executeTakeFirst();

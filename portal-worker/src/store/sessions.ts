@@ -1,4 +1,5 @@
 import { randomToken, sha256Hex } from '../auth/crypto.ts';
+import type { Compilable } from 'kysely';
 import type { Db } from '../db/types.ts';
 import { toCurrentUser, type CurrentUser } from './users.ts';
 
@@ -10,10 +11,14 @@ export interface SessionPolicy {
 // Sliding expiry costs a write; do it at most once a minute per session.
 const TOUCH_EVERY_MS = 60_000;
 
-/** Returns the cookie secret; only its hash is stored. */
-export async function createSession(db: Db, userId: string, now: number, policy: SessionPolicy, userAgent: string | null): Promise<string> {
+/**
+ * Returns the cookie secret; only its hash is stored. `alongside` runs first in the same batch:
+ * a single sign-on writes the user's row and its session together, or neither.
+ */
+export async function createSession(db: Db, userId: string, now: number, policy: SessionPolicy, userAgent: string | null, alongside: readonly Compilable[] = []): Promise<string> {
   const secret = randomToken();
   await db.atomic([
+    ...alongside,
     db.kysely.insertInto('browser_sessions').values({
       id_hash: await sha256Hex(secret),
       user_id: userId,

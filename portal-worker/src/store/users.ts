@@ -17,6 +17,10 @@ export interface CurrentUser {
 export interface UserView extends CurrentUser {
   isDisabled: boolean;
   hasLocalAccount: boolean;
+  /** The OpenID provider that signs the user in; null for local and admin-created users. */
+  authProvider: string | null;
+  /** When that provider last set the permissions. */
+  permissionsAt: number | null;
   createdAt: number;
   lastSeenAt: number | null;
 }
@@ -79,11 +83,74 @@ export async function findLocalLogin(db: Db, userId: string) {
     .executeTakeFirst();
 }
 
+export interface SsoUserValues {
+  id: string;
+  providerId: string;
+  /** null keeps the stored name (the provider sent no `name` claim). */
+  displayName: string | null;
+  permissions: string[];
+  isAdmin: boolean;
+}
+
+/** A user seen for the first time at a provider: no local account, `auth_provider` set. */
+export function insertSsoUser(db: Db, u: SsoUserValues, now: number, audit: AuditContext) {
+  return [
+    db.kysely.insertInto('users').values({
+      id: u.id,
+      display_name: u.displayName,
+      is_admin: u.isAdmin ? 1 : 0,
+      is_disabled: 0,
+      permissions: JSON.stringify(u.permissions),
+      created_at: now,
+      last_seen_at: null,
+      auth_provider: u.providerId,
+      permissions_at: now,
+    }),
+    auditInsert(db, audit, now, 'user.create', 'user', u.id, null, {
+      id: u.id,
+      display_name: u.displayName,
+      is_admin: u.isAdmin,
+      permissions: u.permissions,
+      auth_provider: u.providerId,
+    }),
+  ];
+}
+
+/**
+ * The provider's word replaces what was stored, at every sign-in. The update only touches a row
+ * of this provider, so a row that changed hands since it was read is left alone. A change of
+ * role or permissions is audited (who became an administrator, and when, is worth keeping).
+ */
+export function updateSsoUser(db: Db, u: SsoUserValues, before: UserView, now: number, audit: AuditContext) {
+  const update = db.kysely
+    .updateTable('users')
+    .set({ is_admin: u.isAdmin ? 1 : 0, permissions: JSON.stringify(u.permissions), permissions_at: now, ...(u.displayName ? { display_name: u.displayName } : {}) })
+    .where('id', '=', u.id)
+    .where('auth_provider', '=', u.providerId);
+  const changed = before.isAdmin !== u.isAdmin || JSON.stringify(before.permissions) !== JSON.stringify(u.permissions);
+  if (!changed) return [update];
+  return [
+    update,
+    auditInsert(db, audit, now, 'user.sso_update', 'user', u.id, { is_admin: before.isAdmin, permissions: before.permissions }, { is_admin: u.isAdmin, permissions: u.permissions }),
+  ];
+}
+
 function userViews(db: Db) {
   return db.kysely
     .selectFrom('users')
     .leftJoin('local_accounts', 'local_accounts.user_id', 'users.id')
-    .select(['users.id', 'users.display_name', 'users.is_admin', 'users.is_disabled', 'users.permissions', 'users.created_at', 'users.last_seen_at', 'local_accounts.user_id as local_id']);
+    .select([
+      'users.id',
+      'users.display_name',
+      'users.is_admin',
+      'users.is_disabled',
+      'users.permissions',
+      'users.created_at',
+      'users.last_seen_at',
+      'users.auth_provider',
+      'users.permissions_at',
+      'local_accounts.user_id as local_id',
+    ]);
 }
 
 type UserViewRow = Awaited<ReturnType<ReturnType<typeof userViews>['executeTakeFirstOrThrow']>>;
@@ -93,6 +160,8 @@ function toUserView(row: UserViewRow): UserView {
     ...toCurrentUser(row),
     isDisabled: row.is_disabled === 1,
     hasLocalAccount: row.local_id !== null,
+    authProvider: row.auth_provider,
+    permissionsAt: row.permissions_at,
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,
   };

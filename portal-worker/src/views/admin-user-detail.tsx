@@ -4,7 +4,8 @@ import { Layout, PostForm } from './layout.tsx';
 import type { UserPageContext } from './page.ts';
 import { formatBytes, protocolName, RoleBadge, StatusBadge, userHref } from './admin-user-parts.tsx';
 
-type Props = { page: UserPageContext; detail: UserDetail; now: number; refused?: boolean };
+/** `providerName`: the display name of the user's OpenID provider (its id if no longer configured). */
+type Props = { page: UserPageContext; detail: UserDetail; now: number; refused?: boolean; providerName?: string | null };
 
 /** Upstream's /user?user_id=: the account, what it holds, its recent connections and the actions. */
 export function UserDetailPage(props: Props) {
@@ -41,6 +42,16 @@ export function UserDetailPage(props: Props) {
         <dd>{u.permissions.length ? u.permissions.map((p) => <code class="perm">{p}</code>) : t('common.none')}</dd>
         <dt>{t('admin-users.detail.localAccount')}</dt>
         <dd>{t(u.hasLocalAccount ? 'common.yes' : 'common.no')}</dd>
+        <dt>{t('sso.admin.signIn')}</dt>
+        <dd id="user-sign-in" data-provider={u.authProvider ?? ''}>
+          {u.authProvider ? (props.providerName ?? u.authProvider) : t('sso.admin.local')}
+        </dd>
+        {u.authProvider ? (
+          <>
+            <dt>{t('sso.admin.permissionsAt')}</dt>
+            <dd>{formatTime(u.permissionsAt)}</dd>
+          </>
+        ) : null}
         <dt>{t('admin-users.detail.created')}</dt>
         <dd>{formatTime(u.createdAt)}</dd>
         <dt>{t('admin-users.col.lastSeen')}</dt>
