@@ -159,7 +159,7 @@ describe('reports from a node', () => {
     // still be landing when the test reads: poll briefly.
     const read = () => db.kysely.selectFrom('connection_log').selectAll().where('connection_id', '=', cert.common_name).execute();
     let log = await read();
-    for (let i = 0; i < 40 && log[0]?.disconnected_at === null; i++) {
+    for (let i = 0; i < 100 && log[0]?.disconnected_at === null; i++) {
       await new Promise((r) => setTimeout(r, 50));
       log = await read();
     }
