@@ -11,7 +11,7 @@ import { until, type AgentProcess, type LogLine } from '../support/agent-process
 import { HttpBrowser } from '../support/browser.ts';
 import { wgKeyPair } from '../support/vpn-tools.ts';
 import { figure } from './figures.ts';
-import { TunnelKit, sleep, type OvpnTunnel, type WgTunnel } from './tunnel-kit.ts';
+import { readyWorld, sleep, TunnelKit, type OvpnTunnel, type WgTunnel } from './tunnel-kit.ts';
 import { pings } from './vpn-client.ts';
 import { USER_PASSWORD, WG_ACCEPT, World, type NodeHandle } from './world.ts';
 
@@ -19,12 +19,7 @@ let w: World;
 let kit: TunnelKit;
 
 beforeAll(async () => {
-  const t0 = performance.now();
-  w = await World.create('outages');
-  kit = new TunnelKit(w);
-  for (const n of w.nodes) w.startAgent(n);
-  await Promise.all(w.nodes.map((n) => w.agentReady(n)));
-  figure('setup', 'world up (portal, 2 agents with WireGuard and OpenVPN servers)', performance.now() - t0);
+  ({ w, kit } = await readyWorld('outages'));
 }, 180_000);
 
 afterAll(async () => {

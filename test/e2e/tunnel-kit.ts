@@ -10,9 +10,20 @@ import { until } from '../support/agent-process.ts';
 import { wgKeyPair } from '../support/vpn-tools.ts';
 import { figure } from './figures.ts';
 import { OvpnClient, Pinger, WgClient } from './vpn-client.ts';
-import { OVPN_ACCEPT, WG_ACCEPT, type NodeHandle, type World } from './world.ts';
+import { OVPN_ACCEPT, WG_ACCEPT, World, type NodeHandle } from './world.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A world with both agents up and serving, and the kit for its tunnels; the setup time is a figure. */
+export async function readyWorld(name: string): Promise<{ w: World; kit: TunnelKit }> {
+  const t0 = performance.now();
+  const w = await World.create(name);
+  const kit = new TunnelKit(w);
+  for (const n of w.nodes) w.startAgent(n);
+  await Promise.all(w.nodes.map((n) => w.agentReady(n)));
+  figure('setup', 'world up (portal, 2 agents with WireGuard and OpenVPN servers)', performance.now() - t0);
+  return { w, kit };
+}
 
 export interface WgTunnel {
   netns: string;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/agent-process.ts';
 import { wgKeyPair } from '../support/vpn-tools.ts';
 import { figure } from './figures.ts';
-import { TunnelKit, sleep } from './tunnel-kit.ts';
+import { readyWorld, sleep, TunnelKit } from './tunnel-kit.ts';
 import { pings } from './vpn-client.ts';
 import { PROFILE, SESSIONS_SECONDS, WG_ACCEPT, World, type NodeHandle } from './world.ts';
 
@@ -15,12 +15,7 @@ let w: World;
 let kit: TunnelKit;
 
 beforeAll(async () => {
-  const t0 = performance.now();
-  w = await World.create('tunnels');
-  kit = new TunnelKit(w);
-  for (const n of w.nodes) w.startAgent(n);
-  await Promise.all(w.nodes.map((n) => w.agentReady(n)));
-  figure('setup', 'world up (portal, 2 agents with WireGuard and OpenVPN servers)', performance.now() - t0);
+  ({ w, kit } = await readyWorld('tunnels'));
 }, 180_000);
 
 afterAll(async () => {
