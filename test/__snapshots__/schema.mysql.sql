@@ -177,7 +177,9 @@ CREATE TABLE `session_stats` (
   `minute` bigint(20) NOT NULL,
   `sessions` int(11) NOT NULL,
   PRIMARY KEY (`node_id`,`profile_id`,`vpn_proto`,`minute`),
-  KEY `session_stats_minute` (`minute`)
+  KEY `session_stats_minute` (`minute`),
+  KEY `session_stats_profile_minute` (`profile_id`,`minute`,`sessions`),
+  KEY `session_stats_node_minute` (`node_id`,`minute`,`sessions`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE `sso_states` (
   `state_hash` varchar(64) NOT NULL,

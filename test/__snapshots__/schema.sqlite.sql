@@ -16,6 +16,8 @@ CREATE INDEX "oauth_authorizations_expiry" on "oauth_authorizations" ("expires_a
 CREATE INDEX "oauth_authorizations_user" on "oauth_authorizations" ("user_id");
 CREATE INDEX "oauth_codes_expiry" on "oauth_codes" ("expires_at");
 CREATE INDEX "session_stats_minute" on "session_stats" ("minute");
+CREATE INDEX "session_stats_node_minute" on "session_stats" ("node_id", "minute", "sessions");
+CREATE INDEX "session_stats_profile_minute" on "session_stats" ("profile_id", "minute", "sessions");
 CREATE INDEX "sso_states_expiry" on "sso_states" ("expires_at");
 CREATE INDEX "wg_peers_authorization" on "wg_peers" ("authorization_id");
 CREATE INDEX "wg_peers_expiry" on "wg_peers" ("expires_at");

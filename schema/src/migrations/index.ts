@@ -4,6 +4,7 @@ import { m0003_vpn_configs } from './0003_vpn_configs.ts';
 import { m0004_node_channel } from './0004_node_channel.ts';
 import { m0005_connection_log } from './0005_connection_log.ts';
 import { m0006_sso } from './0006_sso.ts';
+import { m0007_stats_indexes } from './0007_stats_indexes.ts';
 import type { Migration } from './helpers.ts';
 
 /**
@@ -11,6 +12,6 @@ import type { Migration } from './helpers.ts';
  * explicit. Never edit or reorder a shipped entry: add a new one. The schema snapshot test
  * (test/migrations.test.ts) fails when the resulting schema changes without a snapshot update.
  */
-export const migrations: readonly Migration[] = [m0001_core, m0002_oauth, m0003_vpn_configs, m0004_node_channel, m0005_connection_log, m0006_sso];
+export const migrations: readonly Migration[] = [m0001_core, m0002_oauth, m0003_vpn_configs, m0004_node_channel, m0005_connection_log, m0006_sso, m0007_stats_indexes];
 
 export type { Dialect, Migration, MigrationContext } from './helpers.ts';
