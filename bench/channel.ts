@@ -2,30 +2,20 @@
 // second, in workerd through Miniflare's API, with the production bundle. Reports are sent as
 // fast as the socket takes them; a need_snapshot at the end is answered only after every report
 // before it was handled (one socket delivers in order), which closes the measurement.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Miniflare } from 'miniflare';
 import { makeSecrets } from '../scripts/secrets.ts';
 import { buildBundle } from './support/bundle.ts';
+import { ORIGIN, portalMiniflare, SETUP_TOKEN } from './support/portal.ts';
 import { record } from './support/report.ts';
 
 const REPORTS = Number(process.argv[2] ?? 5000);
-const ORIGIN = 'http://bench.test';
 
 const wgKey = () => Buffer.from(generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x as string, 'base64url').toString('base64');
 
 const out = buildBundle();
-const mf = new Miniflare({
-  modules: [{ type: 'ESModule', path: join(out, 'index.js') }],
-  modulesRoot: out,
-  compatibilityDate: '2026-04-01',
-  compatibilityFlags: ['nodejs_compat'],
-  d1Databases: { DB: `bench-${randomBytes(4).toString('hex')}` },
-  durableObjects: { THROTTLE: { className: 'LoginThrottle', useSQLite: true }, NODE_CHANNEL: { className: 'NodeChannel', useSQLite: true } },
-  bindings: { ...(await makeSecrets()), SETUP_TOKEN: 'bench-setup-token-0123456789' },
-});
+const mf = portalMiniflare(out, await makeSecrets());
 
 try {
   // Admin, a node and its credential, through the portal's own API.
@@ -41,7 +31,7 @@ try {
     return r;
   };
   const csrf = async (path: string) => (await (await call(path)).text()).match(/name="_csrf" value="([^"]+)"/)?.[1] as string;
-  await call('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'bench-setup-token-0123456789', user: 'admin', password: 'bench admin password' }) });
+  await call('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'bench admin password' }) });
   await call('/login', { method: 'POST', body: new URLSearchParams({ _csrf: await csrf('/login'), user: 'admin', password: 'bench admin password', next: '/' }) });
   const token = await csrf('/');
   const api = (path: string, body: unknown) => call(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': token }, body: JSON.stringify(body) });

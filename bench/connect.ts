@@ -3,41 +3,21 @@
 // on D1 and on MariaDB through the PlanetScale driver, in one run so they compare as ratios.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Miniflare } from 'miniflare';
 import { makeSecrets } from '../scripts/secrets.ts';
 import { signToken, signingKeys } from '../portal-worker/src/oauth/tokens.ts';
 import { createDatabase, dropDatabase, startPsdbServer } from '../test/psdb/server.ts';
 import { buildBundle } from './support/bundle.ts';
+import { ORIGIN, portalMiniflare, Session, SETUP_TOKEN } from './support/portal.ts';
 import { percentile, record } from './support/report.ts';
 
 const USERS = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
 const LEVELS = [1, CONCURRENCY];
-const ORIGIN = 'http://bench.test';
 
 function wgPublicKey(): string {
   const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
   return Buffer.from(jwk.x as string, 'base64url').toString('base64');
-}
-
-class Session {
-  cookies = new Map<string, string>();
-  constructor(readonly mf: Miniflare) {}
-  async fetch(path: string, init: RequestInit = {}) {
-    const headers = new Headers(init.headers as HeadersInit);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const r = await this.mf.dispatchFetch(ORIGIN + path, { ...(init as object), headers, redirect: 'manual' } as never);
-    for (const line of r.headers.getSetCookie()) {
-      const pair = line.split(';')[0] ?? '';
-      this.cookies.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
-    }
-    return r;
-  }
-  async csrf(path: string) {
-    return (await (await this.fetch(path)).text()).match(/name="_csrf" value="([^"]+)"/)?.[1] as string;
-  }
 }
 
 interface RunResult {
@@ -51,19 +31,11 @@ interface RunResult {
 }
 
 async function run(label: string, concurrency: number, bundle: string, secrets: Record<string, string>, extra: Record<string, string>, counter?: { total: number; inTx: number; transactions: number }): Promise<RunResult> {
-  const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: join(bundle, 'index.js') }],
-    modulesRoot: bundle,
-    compatibilityDate: '2026-04-01',
-    compatibilityFlags: ['nodejs_compat'],
-    d1Databases: { DB: `bench-${randomBytes(4).toString('hex')}` },
-    durableObjects: { THROTTLE: { className: 'LoginThrottle', useSQLite: true }, NODE_CHANNEL: { className: 'NodeChannel', useSQLite: true } },
-    bindings: { ...secrets, SETUP_TOKEN: 'bench-setup-token-0123456789', MAX_ACTIVE_API_CONFIGS: '3', ...extra },
-  });
+  const mf = portalMiniflare(bundle, { ...secrets, MAX_ACTIVE_API_CONFIGS: '3', ...extra });
   try {
     // Set-up through the portal's own API: first admin, a profile with a /16, one node.
     const admin = new Session(mf);
-    const setup = await admin.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'bench-setup-token-0123456789', user: 'admin', password: 'bench admin password' }) });
+    const setup = await admin.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'bench admin password' }) });
     if (setup.status !== 201) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
     await admin.fetch('/login', { method: 'POST', body: new URLSearchParams({ _csrf: await admin.csrf('/login'), user: 'admin', password: 'bench admin password', next: '/' }) });
     const token = await admin.csrf('/');

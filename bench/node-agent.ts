@@ -21,6 +21,7 @@ import { makeSecrets } from '../scripts/secrets.ts';
 import { signToken, signingKeys } from '../portal-worker/src/oauth/tokens.ts';
 import { AgentProcess, buildAgent, enrollAgent, memoryKiB, until } from './support/agent.ts';
 import { buildBundle } from './support/bundle.ts';
+import { portalMiniflare, SETUP_TOKEN } from './support/portal.ts';
 import { percentile, record } from './support/report.ts';
 
 const CONNECTS = Number(process.argv[2] ?? 500);
@@ -28,7 +29,6 @@ const CONCURRENCY = Number(process.argv[3] ?? 8);
 const SIZES = (process.argv[4] ?? '10000,50000').split(',').map(Number);
 const SEQUENTIAL = Number(process.argv[5] ?? 200);
 const EIGHT = 8;
-const SETUP_TOKEN = 'bench-setup-token-0123456789';
 const ADMIN_PASSWORD = 'bench admin password';
 const UAPI = '/var/run/wireguard';
 // Names carry a random id: wireguard-go's UAPI sockets are shared by every namespace.
@@ -478,17 +478,7 @@ interface Portal {
 
 /** A fresh portal (its own workerd, D1 and objects) per case, so that one case cannot leave state or a stuck isolate to the next. */
 async function startPortal(bundle: string, secrets: Record<string, string>, n: number): Promise<Portal> {
-  const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: join(bundle, 'index.js') }],
-    modulesRoot: bundle,
-    compatibilityDate: '2026-04-01',
-    compatibilityFlags: ['nodejs_compat'],
-    host: '127.0.0.1',
-    port: 0,
-    d1Databases: { DB: `bench-${RUN_ID}-${n}` },
-    durableObjects: { THROTTLE: { className: 'LoginThrottle', useSQLite: true }, NODE_CHANNEL: { className: 'NodeChannel', useSQLite: true } },
-    bindings: { ...secrets, SETUP_TOKEN, MAX_ACTIVE_API_CONFIGS: '3' },
-  });
+  const mf = portalMiniflare(bundle, { ...secrets, MAX_ACTIVE_API_CONFIGS: '3' }, { d1Name: `bench-${RUN_ID}-${n}`, listen: true });
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -5,13 +5,12 @@
 // connected with a sessions report, 3N connection_log rows, 7 days of per-minute session_stats.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Miniflare } from 'miniflare';
 import { makeSecrets } from '../scripts/secrets.ts';
 import { createDatabase, dropDatabase, startPsdbServer } from '../test/psdb/server.ts';
 import { buildBundle } from './support/bundle.ts';
-import { arrange, type Arranged, type Session } from './support/pages-state.ts';
+import { arrange, type Arranged } from './support/pages-state.ts';
+import { portalMiniflare, type Session } from './support/portal.ts';
 import { percentile, record } from './support/report.ts';
 
 const CONFIGS = Number(process.argv[2] ?? 2000);
@@ -78,15 +77,7 @@ async function load(s: Session, page: Page, concurrency: 1 | 8): Promise<Run> {
 }
 
 async function measure(storage: string, extra: Record<string, string>, bundle: string, secrets: Record<string, string>, counter?: { n: number }, mysqlDatabase?: string): Promise<{ rows: Row[]; state: Arranged['rows']; arrangeSeconds: number }> {
-  const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: join(bundle, 'index.js') }],
-    modulesRoot: bundle,
-    compatibilityDate: '2026-04-01',
-    compatibilityFlags: ['nodejs_compat'],
-    d1Databases: { DB: `bench-${randomBytes(4).toString('hex')}` },
-    durableObjects: { THROTTLE: { className: 'LoginThrottle', useSQLite: true }, NODE_CHANNEL: { className: 'NodeChannel', useSQLite: true } },
-    bindings: { ...secrets, SETUP_TOKEN: 'bench-setup-token-0123456789', ...extra },
-  });
+  const mf = portalMiniflare(bundle, { ...secrets, ...extra });
   try {
     const t0 = performance.now();
     const state = await arrange(mf, CONFIGS, mysqlDatabase);

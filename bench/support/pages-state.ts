@@ -3,32 +3,10 @@
 // both nodes connected over their NodeChannel with a sessions report, as a live agent leaves them.
 import { randomBytes } from 'node:crypto';
 import type { Miniflare } from 'miniflare';
+import { ORIGIN, Session, SETUP_TOKEN } from './portal.ts';
 
-export const ORIGIN = 'http://bench.test';
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-
-export class Session {
-  cookies = new Map<string, string>();
-  constructor(readonly mf: Miniflare) {}
-  async fetch(path: string, init: RequestInit = {}) {
-    const headers = new Headers(init.headers as HeadersInit);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const r = await this.mf.dispatchFetch(ORIGIN + path, { ...(init as object), headers, redirect: 'manual' } as never);
-    for (const line of r.headers.getSetCookie()) {
-      const pair = line.split(';')[0] ?? '';
-      this.cookies.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
-    }
-    return r;
-  }
-  async csrf(path: string) {
-    return (await (await this.fetch(path)).text()).match(/name="_csrf" value="([^"]+)"/)?.[1] as string;
-  }
-  async login(user: string, password: string) {
-    const r = await this.fetch('/login', { method: 'POST', body: new URLSearchParams({ _csrf: await this.csrf('/login'), user, password, next: '/' }) });
-    if (r.status !== 303 && r.status !== 302) throw new Error(`login ${user}: ${r.status}`);
-  }
-}
 
 const wgKey = () => randomBytes(32).toString('base64');
 const q = (v: string | number | null) => (v === null ? 'null' : typeof v === 'number' ? String(v) : `'${v}'`);
@@ -49,7 +27,7 @@ export interface Arranged {
 
 export async function arrange(mf: Miniflare, configs: number, mysqlDatabase?: string): Promise<Arranged> {
   const admin = new Session(mf);
-  const setup = await admin.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'bench-setup-token-0123456789', user: 'admin', password: 'bench admin password' }) });
+  const setup = await admin.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'bench admin password' }) });
   if (setup.status !== 201) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
   await admin.login('admin', 'bench admin password');
   const token = await admin.csrf('/');
