@@ -4,29 +4,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { until as pollUntil, type LogLine } from '../../test/support/agent-process.ts';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-
-export type LogLine = { level?: string; msg?: string; [k: string]: unknown };
-
-/** `npm run build -w node-agent` to `outfile`: other builds of node-agent/dist cannot hand us half a file. */
-export function buildAgent(outfile: string): void {
-  execFileSync('npm', ['run', 'build', '-w', 'node-agent', '--', `--outfile=${outfile}`], { cwd: ROOT, stdio: 'ignore' });
-}
+export { buildAgent, type LogLine } from '../../test/support/agent-process.ts';
 
 /** `edgeport-agent enroll`: trades a one-time token for the node credential, written to `credentialFile`. */
 export function enrollAgent(agent: string, portal: string, nodeId: string, token: string, credentialFile: string): void {
   execFileSync('node', [agent, 'enroll', '--portal', portal, '--node', nodeId, '--token', token, '--credential-file', credentialFile], { stdio: 'ignore' });
 }
 
-export async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The shared poll at 20 ms: the benches time what they wait for. */
+export function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>): Promise<T> {
+  return pollUntil(what, timeoutMs, probe, 20);
 }
 
 /** /proc/<pid>/status figures in KiB (VmHWM: peak resident set; VmRSS: now). */
