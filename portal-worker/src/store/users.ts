@@ -47,19 +47,16 @@ export interface NewLocalUser {
   permissions: string[];
 }
 
+/** A new, enabled user's row; where the account comes from is the caller's to add. */
+function newUserRow(u: { id: string; displayName: string | null; isAdmin: boolean; permissions: string[] }, now: number) {
+  return { id: u.id, display_name: u.displayName, is_admin: u.isAdmin ? (1 as const) : (0 as const), is_disabled: 0 as const, permissions: JSON.stringify(u.permissions), created_at: now, last_seen_at: null };
+}
+
 /** Creates the user and its local account together, or neither. */
 export async function createLocalUser(db: Db, u: NewLocalUser, now: number, audit: AuditContext): Promise<void> {
   try {
     await db.atomic([
-      db.kysely.insertInto('users').values({
-        id: u.id,
-        display_name: u.displayName,
-        is_admin: u.isAdmin ? 1 : 0,
-        is_disabled: 0,
-        permissions: JSON.stringify(u.permissions),
-        created_at: now,
-        last_seen_at: null,
-      }),
+      db.kysely.insertInto('users').values(newUserRow(u, now)),
       db.kysely.insertInto('local_accounts').values({ user_id: u.id, password_hash: u.passwordHash, created_at: now, updated_at: now }),
       auditInsert(db, audit, now, 'user.create', 'user', u.id, null, {
         id: u.id,
@@ -95,17 +92,7 @@ export interface SsoUserValues {
 /** A user seen for the first time at a provider: no local account, `auth_provider` set. */
 export function insertSsoUser(db: Db, u: SsoUserValues, now: number, audit: AuditContext) {
   return [
-    db.kysely.insertInto('users').values({
-      id: u.id,
-      display_name: u.displayName,
-      is_admin: u.isAdmin ? 1 : 0,
-      is_disabled: 0,
-      permissions: JSON.stringify(u.permissions),
-      created_at: now,
-      last_seen_at: null,
-      auth_provider: u.providerId,
-      permissions_at: now,
-    }),
+    db.kysely.insertInto('users').values({ ...newUserRow(u, now), auth_provider: u.providerId, permissions_at: now }),
     auditInsert(db, audit, now, 'user.create', 'user', u.id, null, {
       id: u.id,
       display_name: u.displayName,
