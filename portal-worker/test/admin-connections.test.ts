@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { DRIVERS, dbFor, signedIn, type Driver } from './helpers.ts';
 import type { Provisioned } from './connect-helpers.ts';
 import { provisionOwn, deltas, eventually, rowStatus, userWithConfigs, type UserWithConfigs } from './admin-users-helpers.ts';
-import { indexReport, liveStatus, type ConfigRow } from '../src/store/live-sessions.ts';
+import { indexReport, liveStatus } from '../src/domain/live-status.ts';
+import type { ConfigRow } from '../src/store/live-sessions.ts';
 import { connectionSections } from '../src/views/admin-connections-model.ts';
 
 /** This file's OpenVPN address lane (see provisionOwn). */

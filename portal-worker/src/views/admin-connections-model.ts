@@ -1,4 +1,5 @@
-import { indexReport, liveStatus, type ConfigRow, type LiveStatus, type SessionsSnapshot } from '../store/live-sessions.ts';
+import { indexReport, liveStatus, type LiveStatus } from '../domain/live-status.ts';
+import type { ConfigRow, SessionsSnapshot } from '../store/live-sessions.ts';
 
 export interface ConnectionRow {
   config: ConfigRow;

@@ -1,6 +1,6 @@
 import type { FieldError } from '../errors.ts';
 import { formatTime } from '../i18n/index.ts';
-import type { LiveStatus } from '../store/live-sessions.ts';
+import type { LiveStatus } from '../domain/live-status.ts';
 import { FieldErrors, Layout, LiveRegion, RowAction } from './layout.tsx';
 import type { UserPageContext } from './page.ts';
 import type { ConnectionRow, NodeSection, ProfileSection } from './admin-connections-model.ts';
