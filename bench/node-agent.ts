@@ -9,10 +9,9 @@
 //     wireguard-go, both inside a network namespace this script makes (and always removes).
 // Defaults: 200 connects at concurrency 1 and 500 at concurrency 8 per case, peer counts
 // 10000,50000. Needs root (namespaces), wg and wireguard-go.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer, connect as tcpConnect, type Server } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +20,7 @@ import { makeSecrets } from '../scripts/secrets.ts';
 import { signToken, signingKeys } from '../portal-worker/src/oauth/tokens.ts';
 import { AgentProcess, buildAgent, enrollAgent, memoryKiB, until } from './support/agent.ts';
 import { buildBundle } from './support/bundle.ts';
+import { BenchNetns, relayHere, wireguardGoPid } from './support/netns.ts';
 import { portalMiniflare, SETUP_TOKEN } from './support/portal.ts';
 import { percentile, record } from './support/report.ts';
 
@@ -33,11 +33,6 @@ const ADMIN_PASSWORD = 'bench admin password';
 const UAPI = '/var/run/wireguard';
 // Names carry a random id: wireguard-go's UAPI sockets are shared by every namespace.
 const RUN_ID = randomBytes(3).toString('hex');
-const NETNS = `epb-${RUN_ID}`;
-const VETH_ROOT = `epbr${RUN_ID}`;
-const VETH_NS = `epbn${RUN_ID}`;
-const VETH_ROOT_ADDR = '10.254.254.1';
-const VETH_NS_ADDR = '10.254.254.2';
 
 type D1 = Awaited<ReturnType<Miniflare['getD1Database']>>;
 
@@ -59,6 +54,8 @@ async function cleanUp(): Promise<void> {
   }
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+
+const netns = new BenchNetns(RUN_ID, onCleanup);
 
 const sh = (argv: string[]) => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
 
@@ -335,92 +332,11 @@ async function seedPeers(db: D1, nodeId: string, profileId: string, count: numbe
   await flush();
 }
 
-/** wireguard-go is a daemon of its own: found by its command line (it is `wireguard-go <interface>`). */
-function wireguardGoPid(iface: string): number | null {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8') === `wireguard-go\0${iface}\0`) return Number(entry);
-    } catch {}
-  }
-  return null;
-}
-
-/** A TCP relay: connections to `listenHost` go on to `toHost:toPort`. The same code runs in-process and inside the namespace. */
-const RELAY_JS = `
-const net = require('node:net');
-const [listenHost, listenPort, toHost, toPort] = process.argv.slice(1);
-const server = net.createServer((c) => {
-  const u = net.connect(Number(toPort), toHost);
-  const end = () => { c.destroy(); u.destroy(); };
-  c.on('error', end); u.on('error', end); c.on('close', end); u.on('close', end);
-  c.pipe(u); u.pipe(c);
-});
-server.listen(Number(listenPort), listenHost, () => console.log('ready ' + server.address().port));`;
-
-function relayHere(listenHost: string, toHost: string, toPort: number): Promise<Server> {
-  const server = createServer((c) => {
-    const u = tcpConnect(toPort, toHost);
-    const end = () => (c.destroy(), u.destroy());
-    for (const s of [c, u]) s.on('error', end).on('close', end);
-    c.pipe(u);
-    u.pipe(c);
-  });
-  return new Promise((resolve, reject) => server.once('error', reject).listen(0, listenHost, () => resolve(server)));
-}
-
-async function relayInNetns(ns: string, toHost: string, toPort: number): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', RELAY_JS, '127.0.0.1', '0', toHost, String(toPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  onCleanup('relay in the namespace', () => child.kill('SIGKILL'));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      const m = /ready (\d+)/.exec(d.toString());
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`relay in ${ns} exited with ${code}`)));
-  });
-  return { port, child };
-}
-
-/** The namespace, joined to the root namespace by a veth pair with addresses only we use. */
-function makeNetns(): void {
-  if (sh(['ip', '-o', 'address']).includes(`${VETH_ROOT_ADDR}/`)) throw new Error(`${VETH_ROOT_ADDR} is already in use on this machine`);
-  sh(['ip', 'netns', 'add', NETNS]);
-  onCleanup('namespace', async () => {
-    // Deleting a WireGuard link makes its wireguard-go exit and remove its UAPI socket.
-    for (const name of wgInterfaces) {
-      try {
-        sh(['ip', '-n', NETNS, 'link', 'del', name]);
-      } catch {}
-    }
-    await until('wireguard-go gone', 5_000, () => wgInterfaces.every((n) => !existsSync(join(UAPI, `${n}.sock`)) && wireguardGoPid(n) === null)).catch(() => {
-      for (const n of wgInterfaces) {
-        const pid = wireguardGoPid(n);
-        if (pid) process.kill(pid, 'SIGKILL');
-        rmSync(join(UAPI, `${n}.sock`), { force: true });
-      }
-    });
-    sh(['ip', 'netns', 'del', NETNS]);
-    try {
-      sh(['ip', 'link', 'del', VETH_ROOT]);
-    } catch {}
-    const left = sh(['ip', 'netns', 'list']);
-    if (left.includes(NETNS)) throw new Error(`namespace ${NETNS} left behind`);
-  });
-  sh(['ip', 'link', 'add', VETH_ROOT, 'type', 'veth', 'peer', 'name', VETH_NS, 'netns', NETNS]);
-  sh(['ip', 'address', 'add', `${VETH_ROOT_ADDR}/30`, 'dev', VETH_ROOT]);
-  sh(['ip', 'link', 'set', VETH_ROOT, 'up']);
-  sh(['ip', '-n', NETNS, 'address', 'add', `${VETH_NS_ADDR}/30`, 'dev', VETH_NS]);
-  sh(['ip', '-n', NETNS, 'link', 'set', VETH_NS, 'up']);
-  sh(['ip', '-n', NETNS, 'link', 'set', 'lo', 'up']);
-}
-const wgInterfaces: string[] = [];
-
 async function resync(agentFile: string, portalInNs: string, node: EnrolledNode, peers: number, backend: 'fake' | 'system', work: string): Promise<ResyncRun> {
   const stateDir = join(work, `resync-${node.id}-${backend}`);
-  const iface = `epw${RUN_ID}${wgInterfaces.length}`;
-  wgInterfaces.push(iface);
-  const agent = startAgent(agentFile, agentEnv(portalInNs, node, stateDir, { EDGEPORT_BACKEND: backend, EDGEPORT_WG_INTERFACE: iface }), ['ip', 'netns', 'exec', NETNS]);
+  const iface = `epw${RUN_ID}${netns.wgInterfaces.length}`;
+  netns.wgInterfaces.push(iface);
+  const agent = startAgent(agentFile, agentEnv(portalInNs, node, stateDir, { EDGEPORT_BACKEND: backend, EDGEPORT_WG_INTERFACE: iface }), ['ip', 'netns', 'exec', netns.name]);
   const applied = await agent.line('config applied', 180_000, (l) => l.why === 'portal');
   const mem = memoryKiB(agent.pid);
   const wgGo = backend === 'system' ? wireguardGoPid(iface) : null;
@@ -432,7 +348,7 @@ async function resync(agentFile: string, portalInNs: string, node: EnrolledNode,
   const held =
     backend === 'fake'
       ? (JSON.parse(readFileSync(join(stateDir, 'fake-peers.json'), 'utf8')) as { peers: unknown[] }).peers.length
-      : sh(['ip', 'netns', 'exec', NETNS, 'wg', 'show', iface, 'peers']).split('\n').filter(Boolean).length;
+      : sh(['ip', 'netns', 'exec', netns.name, 'wg', 'show', iface, 'peers']).split('\n').filter(Boolean).length;
   if (held !== peers) throw new Error(`${backend} backend holds ${held} peers, expected ${peers}`);
   let detail = `${held} peers held`;
   if (backend === 'system') {
@@ -453,7 +369,7 @@ async function resync(agentFile: string, portalInNs: string, node: EnrolledNode,
   console.log(`  ${peers} peers, ${backend}: start→applied ${run.total.toFixed(0)} ms, peak RSS ${(run.hwmKiB / 1024).toFixed(0)} MiB, ${detail}`);
   await stopAgent(agent);
   if (backend === 'system') {
-    sh(['ip', '-n', NETNS, 'link', 'del', iface]);
+    sh(['ip', '-n', netns.name, 'link', 'del', iface]);
     await until(`wireguard-go for ${iface} gone`, 5_000, () => !existsSync(join(UAPI, `${iface}.sock`)));
   }
   return run;
@@ -603,10 +519,10 @@ try {
 
   // The agent takes plain http only on loopback, and a namespace has its own: agent → 127.0.0.1 in
   // the namespace → relay → veth → relay on the root end of the veth → Miniflare on 127.0.0.1.
-  makeNetns();
-  const rootRelay = await relayHere(VETH_ROOT_ADDR, '127.0.0.1', Number(portal.url.port));
+  netns.make();
+  const rootRelay = await relayHere(netns.rootAddr, '127.0.0.1', Number(portal.url.port));
   onCleanup('relay on the veth', () => new Promise((r) => rootRelay.close(r)));
-  const nsRelay = await relayInNetns(NETNS, VETH_ROOT_ADDR, (rootRelay.address() as { port: number }).port);
+  const nsRelay = await netns.relayInside(netns.rootAddr, (rootRelay.address() as { port: number }).port);
   const portalInNs = `http://127.0.0.1:${nsRelay.port}`;
   resyncNote = `Both backends ran as \`ip netns exec <ns> node edgeport-agent.mjs run\` in a namespace made for the run, reaching the portal through two TCP relays (loopback in the namespace → veth → root-namespace loopback); the fake backend's runs took the same path, so the rows compare.`;
 
