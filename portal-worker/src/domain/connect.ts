@@ -2,10 +2,10 @@ import type { Change } from '@edgeport/schema';
 import type { Db } from '../db/types.ts';
 import { AppError } from '../errors.ts';
 import type { ApiAuth } from '../oauth/bearer.ts';
-import { activeApiAuthorizations, deleteConfigsOfAuthorization, removalsOf } from '../store/configs.ts';
+import { activeApiAuthorizations, deleteConfigsOfAuthorization, deletePeerStatements, holderOfKey, removalsOf } from '../store/configs.ts';
 import { servingNodes } from '../store/nodes.ts';
 import { allowedFor, getProfile } from '../store/profiles.ts';
-import { applyNodeChange, mergeChanges, type NodeNotifier } from './node-door.ts';
+import { applyNodeChange, mergeChanges, type NodeChanges, type NodeNotifier } from './node-door.ts';
 import { placeConfig, type Clearing, type ConfigOwner, type ConnectResult, type PlacementDeps, type PlacementRequest } from './placement.ts';
 import { acceptedProtocols, protocolOrder, type VpnProto } from './protocol.ts';
 
@@ -52,11 +52,12 @@ export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URL
   const max = deps.config.vpn.maxActiveApiConfigs;
   if (max === 0) throw new AppError('forbidden', 'no API configuration downloads allowed');
   // Independent reads go out together: on the edge every round trip to the database counts.
-  const [profile, active, ownRemovals, serving] = await Promise.all([
+  const [profile, active, ownRemovals, serving, keyHolder] = await Promise.all([
     getProfile(deps.db, req.profileId),
     activeApiAuthorizations(deps.db, auth.userId, deps.now),
     removalsOf(deps.db, 'authorization_id', auth.authorizationId),
     servingNodes(deps.db, req.profileId),
+    req.publicKey ? holderOfKey(deps.db, req.publicKey) : undefined,
   ]);
   if (!profile || allowedFor([profile], auth.permissions).length === 0) throw new AppError('not_found', 'no such "profile_id"');
 
@@ -70,15 +71,33 @@ export async function connectCommand(deps: ConnectDeps, auth: ApiAuth, form: URL
   const evicted = others.slice(0, Math.max(0, others.length - (max - 1))).map((a) => a.authorization_id);
   // Only authorizations that hold configs get delete statements: empty deletes still lock ranges.
   const holding = [{ id: auth.authorizationId, removals: ownRemovals }, ...(await Promise.all(evicted.map(async (id) => ({ id, removals: await removalsOf(deps.db, 'authorization_id', id) }))))];
+  const replaced = [auth.authorizationId, ...evicted];
+  const again = keyHolder && req.publicKey ? sameKeyAgain(deps, auth, req.publicKey, keyHolder, replaced) : null;
   const clearing: Clearing = {
-    statements: holding.filter((h) => h.removals.size).flatMap((h) => deleteConfigsOfAuthorization(deps.db, h.id)),
-    removals: mergeChanges(...holding.map((h) => h.removals)) as Map<string, Change[]>,
-    replaced: [auth.authorizationId, ...evicted],
+    statements: [...holding.filter((h) => h.removals.size).flatMap((h) => deleteConfigsOfAuthorization(deps.db, h.id)), ...(again?.statements ?? [])],
+    removals: mergeChanges(...holding.map((h) => h.removals), ...(again ? [again.removals] : [])) as Map<string, Change[]>,
+    replaced,
   };
   const owner: ConfigOwner = { userId: auth.userId, authorizationId: auth.authorizationId, displayName: auth.clientId, expiresAt: auth.expiresAt };
   const request: PlacementRequest = { profile, order, preferTcp: req.preferTcp, wireguard: req.publicKey ? { publicKey: req.publicKey } : null };
   return placeConfig(deps, owner, request, serving, clearing);
 }
+
+/**
+ * An app that keeps one WireGuard key per server (the macOS and iOS apps do) and authorizes
+ * again without a successful /disconnect comes back with a key its old authorization still
+ * holds. Upstream (3.x) first removes that user's config with the same key, then connects; so do
+ * we, in the same write as the new config. Another user's key stays a conflict (409).
+ */
+function sameKeyAgain(deps: ConnectDeps, auth: ApiAuth, publicKey: string, holder: KeyHolder, replaced: readonly string[]) {
+  if (holder.user_id !== auth.userId) throw new AppError('conflict', 'this "public_key" is already in use');
+  // Already cleared with its whole authorization (this one, or one evicted by the limit).
+  if (holder.authorization_id !== null && replaced.includes(holder.authorization_id)) return null;
+  const removals: NodeChanges = new Map([[holder.node_id, [{ op: 'peer_remove', public_key: publicKey } satisfies Change]]]);
+  return { statements: deletePeerStatements(deps.db, publicKey, deps.now), removals };
+}
+
+type KeyHolder = NonNullable<Awaited<ReturnType<typeof holderOfKey>>>;
 
 /** POST /api/v3/disconnect: every config of this authorization goes; the nodes are told (acks tracked, not awaited). */
 export async function disconnectCommand(db: Db, notifier: NodeNotifier, auth: ApiAuth): Promise<void> {

@@ -12,6 +12,16 @@ export function deleteConfigsOfAuthorization(db: Db, authorizationId: string, no
   ];
 }
 
+/** Who holds a WireGuard key, if anyone: keys are unique across all configs. */
+export async function holderOfKey(db: Db, publicKey: string): Promise<{ node_id: string; user_id: string; authorization_id: string | null } | undefined> {
+  return db.kysely.selectFrom('wg_peers').select(['node_id', 'user_id', 'authorization_id']).where('public_key', '=', publicKey).executeTakeFirst();
+}
+
+/** Statements that remove the one WireGuard config holding `publicKey`, its log entry closed. */
+export function deletePeerStatements(db: Db, publicKey: string, now: number) {
+  return [logWireguardEnd(db, 'public_key', publicKey, now), db.kysely.deleteFrom('wg_peers').where('public_key', '=', publicKey)];
+}
+
 export function deleteConfigsOfUser(db: Db, userId: string, now = Date.now()) {
   return [
     logWireguardEnd(db, 'user_id', userId, now),

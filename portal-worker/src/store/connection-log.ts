@@ -29,7 +29,7 @@ export function forgetWireguardStart(db: Db, publicKey: string) {
 }
 
 /** Closes the open rows of the WireGuard peers that a removal is about to delete (run before the delete). */
-export function logWireguardEnd(db: Db, column: 'authorization_id' | 'user_id' | 'profile_id' | 'node_id', value: string, now: number) {
+export function logWireguardEnd(db: Db, column: 'authorization_id' | 'user_id' | 'profile_id' | 'node_id' | 'public_key', value: string, now: number) {
   return db.kysely
     .updateTable('connection_log')
     .set({ disconnected_at: now })
