@@ -186,7 +186,7 @@ export class ChannelClient {
       c.ws.terminate();
       return;
     }
-    this.sendOn(c, heartbeatMessage(this.o.host.appliedRevision(), { loadAverage: loadavg(), cpuCount: availableParallelism(), uptimeS: uptime() }));
+    this.sendOn(c, heartbeatMessage(this.o.host.appliedRevision(), { loadAverage: loadavg(), cpuCount: availableParallelism(), uptimeS: uptime() }, this.o.host.wgPublicKey()));
     c.ws.ping();
   }
 

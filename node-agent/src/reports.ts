@@ -60,10 +60,11 @@ export function sessionsReport(
 export const sessionTotal = (report: SessionsMessage): number => report.counts.reduce((n, c) => n + c.count, 0);
 
 /** The heartbeat from the machine's figures (os.loadavg, availableParallelism, uptime). */
-export function heartbeatMessage(applied: number | null, m: { loadAverage: number[]; cpuCount: number; uptimeS: number }): NodeMessage {
+export function heartbeatMessage(applied: number | null, m: { loadAverage: number[]; cpuCount: number; uptimeS: number }, wgPublicKey: string | null = null): NodeMessage {
   return {
     type: 'heartbeat',
     applied_revision: applied,
+    wg_public_key: wgPublicKey,
     load_average: m.loadAverage.slice(0, 3).map((n) => Math.round(n * 100) / 100),
     cpu_count: Math.max(1, Math.floor(m.cpuCount)),
     uptime_s: Math.max(0, Math.floor(m.uptimeS)),

@@ -139,10 +139,13 @@ describe('sessions report', () => {
     expect(sessionsReport(null, observed, [], NOW_S * 1000).counts).toEqual([]);
   });
 
-  it('heartbeat: rounded load, at least one CPU, whole seconds, a valid wire message', () => {
-    const hb = heartbeatMessage(3, { loadAverage: [0.123, 1.5, 2, 9], cpuCount: 0, uptimeS: 12.9 });
-    expect(hb).toEqual({ type: 'heartbeat', applied_revision: 3, load_average: [0.12, 1.5, 2], cpu_count: 1, uptime_s: 12 });
+  it('heartbeat: rounded load, at least one CPU, whole seconds, the node key again, a valid wire message', () => {
+    const key = 'IsppAW5sQmzGetwFWQHq72CoCHJUEXXmE3+ottk9VhQ=';
+    const hb = heartbeatMessage(3, { loadAverage: [0.123, 1.5, 2, 9], cpuCount: 0, uptimeS: 12.9 }, key);
+    expect(hb).toEqual({ type: 'heartbeat', applied_revision: 3, load_average: [0.12, 1.5, 2], cpu_count: 1, uptime_s: 12, wg_public_key: key });
     expect(NodeMessage.safeParse(hb).success).toBe(true);
+    // An older agent's heartbeat (no key) still parses.
+    expect(NodeMessage.safeParse({ type: 'heartbeat', applied_revision: 3, load_average: [], cpu_count: 1, uptime_s: 1 }).success).toBe(true);
     expect(NodeMessage.safeParse(heartbeatMessage(null, { loadAverage: [], cpuCount: 8, uptimeS: 0 })).success).toBe(true);
   });
 });

@@ -77,6 +77,8 @@ export const NodeMessage = z.discriminatedUnion('type', [
     load_average: z.array(z.number()).max(3),
     cpu_count: z.number().int().positive(),
     uptime_s: z.number().nonnegative(),
+    /** The node's WireGuard key again (optional: older agents leave it out), so a key the portal lost is pinned again without a new hello. */
+    wg_public_key: wgKey.nullable().optional(),
   }),
   z.object({
     type: z.literal('sessions'),

@@ -6,6 +6,7 @@ import { ensureSchema } from '../db/ensure-schema.ts';
 import type { Db } from '../db/types.ts';
 import type { Bindings } from '../env.ts';
 import { desiredConfigFor } from '../store/desired.ts';
+import { pinWireguardKey } from '../store/nodes.ts';
 import { vpnCa } from '../vpn/ca-secret.ts';
 import { answerCsr } from './certificates.ts';
 import { onOpenvpnEvent, onSessionsReport } from './openvpn-events.ts';
@@ -15,6 +16,8 @@ import { catchUp, deltaMessage, type StoredDelta } from './session-logic.ts';
 const KEEP_DELTAS = 1000;
 /** Status rows in the database are refreshed at most this often per node. */
 const STATUS_EVERY_MS = 5_000;
+/** Heartbeats re-check the node's pinned key this often. */
+const KEY_RECHECK_MS = 60_000;
 
 interface Attachment {
   nodeId: string;
@@ -129,7 +132,7 @@ export class NodeChannel extends DurableObject<Bindings> {
         if (m.node_id !== a.nodeId) return this.send(ws, { type: 'error', code: 'unauthorized', message: 'node_id does not match the credential' });
         if (m.protocol !== PROTOCOL_VERSION) return this.send(ws, { type: 'error', code: 'protocol', message: `portal speaks protocol ${PROTOCOL_VERSION}` });
         await this.ctx.storage.put('agentVersion', m.agent_version);
-        if (m.wg_public_key) await this.recordWireguardKey(a.nodeId, m.wg_public_key);
+        if (m.wg_public_key) await this.noteWireguardKey(a.nodeId, m.wg_public_key);
         await this.catchUpNode(ws, a.nodeId, m.applied_revision);
         await this.writeStatus(a.nodeId, { connected: 1, agent_version: m.agent_version, applied_revision: m.applied_revision }, true);
         return;
@@ -141,6 +144,7 @@ export class NodeChannel extends DurableObject<Bindings> {
         await this.sendSnapshot(ws, a.nodeId);
         return;
       case 'heartbeat':
+        if (m.wg_public_key && Date.now() - this.keyCheckedAt >= KEY_RECHECK_MS) await this.noteWireguardKey(a.nodeId, m.wg_public_key);
         await this.writeStatus(a.nodeId, { connected: 1, load_json: JSON.stringify({ load_average: m.load_average, cpu_count: m.cpu_count, uptime_s: m.uptime_s }) }, false);
         return;
       case 'sessions': {
@@ -208,11 +212,18 @@ export class NodeChannel extends DurableObject<Bindings> {
     this.send(ws, { type: 'snapshot', protocol: PROTOCOL_VERSION, config: desired });
   }
 
-  /** Upstream registers the node's key on first contact; a different key later needs an admin. */
-  private async recordWireguardKey(nodeId: string, key: string): Promise<void> {
-    const db = await this.db();
-    await db.kysely.updateTable('nodes').set({ wg_public_key: key }).where('id', '=', nodeId).where('wg_public_key', 'is', null).execute();
+  /**
+   * The key from a hello, and at most once a minute from heartbeats: a key the database lost
+   * (forgotten by an admin) is pinned again without waiting for the agent to reconnect.
+   */
+  private async noteWireguardKey(nodeId: string, key: string): Promise<void> {
+    this.keyCheckedAt = Date.now();
+    const outcome = await pinWireguardKey(await this.db(), nodeId, key);
+    if (outcome === 'pinned') console.log(JSON.stringify({ level: 'info', msg: 'node WireGuard key pinned', node: nodeId, public_key: key }));
+    if (outcome === 'different') console.log(JSON.stringify({ level: 'warn', msg: 'the node reports another WireGuard key than the one pinned; clients get the pinned one until an admin forgets it', node: nodeId, reported: key }));
   }
+
+  private keyCheckedAt = 0;
 
   private async acked(nodeId: string, revision: number): Promise<void> {
     const applied = (await this.ctx.storage.get<number>('applied')) ?? -1;
@@ -269,6 +280,8 @@ export class NodeChannel extends DurableObject<Bindings> {
    * returns) gets a snapshot rebuilt from the database.
    */
   async resync(waitMs = 0): Promise<{ revision: number; acked: boolean }> {
+    // A node edit may have forgotten the node's key: the next heartbeat pins it again at once.
+    this.keyCheckedAt = 0;
     const revision = (await this.revision()) + 1;
     await this.ctx.storage.put('revision', revision);
     const sockets = this.sockets();

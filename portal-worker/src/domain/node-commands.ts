@@ -3,7 +3,7 @@ import type { Db } from '../db/types.ts';
 import { AppError, type FieldError } from '../errors.ts';
 import { fieldErrors } from './validation.ts';
 import type { AuditContext } from '../store/audit.ts';
-import { createNodeStatements, deleteNodeStatements, getNode, listNodes, updateNodeStatements, type NodeConfig } from '../store/nodes.ts';
+import { createNodeStatements, deleteNodeStatements, getNode, listNodes, updateNodeStatements, type NodeInput } from '../store/nodes.ts';
 import { isUniqueViolation } from '@edgeport/schema';
 import { applyNodeChange, resyncAll, type NodeNotifier } from './node-door.ts';
 import { listProfiles, rangesInUse } from '../store/profiles.ts';
@@ -17,8 +17,11 @@ const NodeBody = z
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ".", "_" and "-", at most 63'),
     name: z.string().trim().min(1).max(255),
     host_name: z.string().refine((h) => HOST.test(h) || parseIp(h) !== null, 'must be a DNS name or an IP address'),
-    // 32 bytes of Curve25519 public key, base64 (what `wg pubkey` prints).
-    wg_public_key: z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key (base64 of 32 bytes)').nullable().default(null),
+    // 32 bytes of Curve25519 public key, base64 (what `wg pubkey` prints). The node reports its
+    // own key; an edit that leaves the field out keeps the key it reported (an edit that wrote
+    // back the form's stale empty value erased it, and nothing told the portal again). `null`
+    // forgets it on purpose: the node's next hello or heartbeat pins the key it has then.
+    wg_public_key: z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key (base64 of 32 bytes)').nullable().optional(),
     profiles: z
       .array(z.object({ profile_id: z.string().min(1).max(255), host_name: z.string().refine((h) => HOST.test(h) || parseIp(h) !== null, 'must be a DNS name or an IP address').nullable().default(null), wireguard: rangePair, openvpn: rangePair }).strict())
       .max(256)
@@ -26,7 +29,7 @@ const NodeBody = z
   })
   .strict();
 
-export type NodeResult = { ok: true; node: NodeConfig } | { ok: false; errors: FieldError[] };
+export type NodeResult = { ok: true; node: NodeInput } | { ok: false; errors: FieldError[] };
 
 /**
  * Each node's ranges must be disjoint from every other range in service (a client address
@@ -81,7 +84,7 @@ async function validateNode(db: Db, input: unknown): Promise<NodeResult> {
   return errors.length ? { ok: false, errors } : { ok: true, node };
 }
 
-async function saving(work: Promise<unknown>, node: NodeConfig): Promise<void> {
+async function saving(work: Promise<unknown>, node: NodeInput): Promise<void> {
   try {
     await work;
   } catch (err) {

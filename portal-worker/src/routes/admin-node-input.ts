@@ -23,7 +23,8 @@ export function nodeInputFromForm(v: NodeFormValues, withId: boolean): Record<st
     ...(withId ? { id: text(v, 'id') } : {}),
     name: v.name ?? '',
     host_name: text(v, 'host_name'),
-    wg_public_key: text(v, 'wg_public_key') || null,
+    // Empty keeps the key the node reported (the page may have been loaded before it did).
+    ...(text(v, 'wg_public_key') ? { wg_public_key: text(v, 'wg_public_key') } : {}),
     profiles: servedProfiles(v).map((p) => ({
       profile_id: p,
       host_name: text(v, `host.${p}`) || null,

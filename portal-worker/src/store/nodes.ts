@@ -19,6 +19,23 @@ export interface NodeConfig {
   profiles: NodeProfileAssignment[];
 }
 
+/** What a create or an edit writes: without `wg_public_key` the stored key stays as it is. */
+export type NodeInput = Omit<NodeConfig, 'wg_public_key'> & { wg_public_key?: string | null };
+
+export type KeyPinning = 'pinned' | 'unchanged' | 'different' | 'no_node';
+
+/**
+ * Pins the key a node reports when none is stored (upstream registers a node's key on first
+ * contact); a different stored key stays until an admin forgets it.
+ */
+export async function pinWireguardKey(db: Db, nodeId: string, key: string): Promise<KeyPinning> {
+  const r = await db.kysely.updateTable('nodes').set({ wg_public_key: key }).where('id', '=', nodeId).where('wg_public_key', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) > 0) return 'pinned';
+  const row = await db.kysely.selectFrom('nodes').select('wg_public_key').where('id', '=', nodeId).executeTakeFirst();
+  if (!row) return 'no_node';
+  return row.wg_public_key === key ? 'unchanged' : 'different';
+}
+
 export interface NodeView extends NodeConfig {
   created_at: number;
   revoked_at: number | null;
@@ -50,7 +67,7 @@ export async function getNode(db: Db, id: string): Promise<NodeView | null> {
   return (await listNodes(db)).find((n) => n.id === id) ?? null;
 }
 
-function assignmentRows(db: Db, node: NodeConfig) {
+function assignmentRows(db: Db, node: NodeInput) {
   return node.profiles.map((p) =>
     db.kysely.insertInto('node_profiles').values({
       node_id: node.id,
@@ -64,18 +81,20 @@ function assignmentRows(db: Db, node: NodeConfig) {
   );
 }
 
-export function createNodeStatements(db: Db, node: NodeConfig, now: number, audit: AuditContext) {
+export function createNodeStatements(db: Db, node: NodeInput, now: number, audit: AuditContext) {
   return [
-    db.kysely.insertInto('nodes').values({ id: node.id, name: node.name, host_name: node.host_name, wg_public_key: node.wg_public_key, created_at: now, revoked_at: null }),
+    db.kysely.insertInto('nodes').values({ id: node.id, name: node.name, host_name: node.host_name, wg_public_key: node.wg_public_key ?? null, created_at: now, revoked_at: null }),
     ...assignmentRows(db, node),
     auditInsert(db, audit, now, 'node.create', 'node', node.id, null, node),
   ];
 }
 
 /** Replaces the node's settings and assignments together. */
-export function updateNodeStatements(db: Db, before: NodeConfig, node: NodeConfig, now: number, audit: AuditContext) {
+export function updateNodeStatements(db: Db, before: NodeConfig, node: NodeInput, now: number, audit: AuditContext) {
+  // The key is the node's own report: only an edit that names it (a key, or null to forget it) writes it.
+  const key = node.wg_public_key === undefined ? {} : { wg_public_key: node.wg_public_key };
   return [
-    db.kysely.updateTable('nodes').set({ name: node.name, host_name: node.host_name, wg_public_key: node.wg_public_key }).where('id', '=', node.id),
+    db.kysely.updateTable('nodes').set({ name: node.name, host_name: node.host_name, ...key }).where('id', '=', node.id),
     db.kysely.deleteFrom('node_profiles').where('node_id', '=', node.id),
     ...assignmentRows(db, node),
     // Configurations for profiles this node no longer serves cannot work any more.
@@ -84,7 +103,7 @@ export function updateNodeStatements(db: Db, before: NodeConfig, node: NodeConfi
   ];
 }
 
-function configsOutside(db: Db, node: NodeConfig) {
+function configsOutside(db: Db, node: NodeInput) {
   const served = node.profiles.map((p) => p.profile_id);
   const peers = db.kysely.deleteFrom('wg_peers').where('node_id', '=', node.id);
   const certs = db.kysely.deleteFrom('certificates').where('node_id', '=', node.id);
