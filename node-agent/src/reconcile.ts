@@ -1,4 +1,4 @@
-import type { DesiredConfig } from '@edgeport/schema';
+import { nodeWireguardPort, type DesiredConfig } from '@edgeport/schema';
 import { formatIp, parseCidr } from '@edgeport/schema/ip';
 import type { WireguardInterfaceSpec, WireguardObserved, WireguardPeerSpec } from './backends/types.ts';
 
@@ -22,13 +22,17 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
 
 /** The WireGuard interface this config needs: one per node for every WireGuard profile. */
 export function wireguardSpec(desired: DesiredConfig, name: string): WireguardInterfaceSpec | null {
-  const wg = desired.profiles.filter((p) => p.wireguard);
-  if (!wg.length) return null;
+  const wg = desired.profiles.flatMap((p) => (p.wireguard ? [{ id: p.id, ...p.wireguard }] : []));
+  // One interface, so one listen port per node (eduvpn.md §2.3): the portal refuses WireGuard
+  // profiles with different ports on one node. Should an older database still hold such a pair,
+  // the shared rule picks the port (lowest profile id), and the portal, using the same rule,
+  // places no client of the other profile here, so no config names a port nobody listens on.
+  const listen = nodeWireguardPort(wg);
+  if (!listen) return null;
   return {
     name,
-    // The listen port is one per node (eduvpn.md §2.3); profiles agree on it in practice.
-    listenPort: wg[0]?.wireguard?.port ?? 51820,
-    addresses: wg.flatMap((p) => [gatewayOf(p.wireguard?.range_four as string), gatewayOf(p.wireguard?.range_six as string)]),
+    listenPort: listen.port,
+    addresses: wg.flatMap((p) => [gatewayOf(p.range_four), gatewayOf(p.range_six)]),
   };
 }
 

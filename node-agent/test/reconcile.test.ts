@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DesiredConfig } from '@edgeport/schema';
+import { nodeWireguardPort, type DesiredConfig } from '@edgeport/schema';
 import type { WireguardObserved } from '../src/backends/types.ts';
-import { gatewayOf, reconcile } from '../src/reconcile.ts';
+import { gatewayOf, reconcile, wireguardSpec } from '../src/reconcile.ts';
 
 const K = (n: number) => `${String.fromCharCode(65 + n).repeat(42)}A=`;
 const NOW = 1_000_000;
@@ -61,6 +61,25 @@ describe('reconcile', () => {
     expect(reconcile(desired(), { wireguard: null }, NOW, 'wg0')[0]).toEqual({ kind: 'wg_interface', spec });
     expect(reconcile(desired(), observed([], { listenPort: 1 }), NOW, 'wg0')[0]).toEqual({ kind: 'wg_interface', spec });
     expect(reconcile(desired(), observed([], { addresses: ['10.9.9.1/24'] }), NOW, 'wg0')[0]).toEqual({ kind: 'wg_interface', spec });
+  });
+
+  it('listens on the WireGuard port of the lowest profile id, whatever order the profiles come in', () => {
+    // Two WireGuard profiles that disagree on the port: an old database, accepted before the
+    // portal refused such pairs. The portal places clients by the same rule (nodeWireguardPort).
+    const withPort = (id: string, port: number, third: number) => ({
+      ...profile(id, true, false),
+      wireguard: { range_four: `10.44.${third}.0/24`, range_six: `fd44:${third}::/64`, port },
+    });
+    const b = withPort('b', 51821, 2);
+    const a = withPort('a', 51820, 1);
+    const addresses = ['10.44.2.1/24', 'fd44:2::1/64', '10.44.1.1/24', 'fd44:1::1/64'];
+    for (const profiles of [[b, a], [a, b]]) {
+      const spec = wireguardSpec(desired({ profiles }), 'wg0');
+      expect(spec?.listenPort).toBe(51820);
+      expect([...(spec?.addresses ?? [])].sort()).toEqual([...addresses].sort());
+    }
+    expect(nodeWireguardPort([{ id: 'b', port: 51821 }, { id: 'a.2', port: 51822 }, { id: 'a', port: 51820 }])).toEqual({ profile_id: 'a', port: 51820 });
+    expect(nodeWireguardPort([])).toBeNull();
   });
 
   it('removes every peer when no WireGuard profile is left', () => {

@@ -46,6 +46,20 @@ export const DesiredConfig = z.object({
 });
 export type DesiredConfig = z.infer<typeof DesiredConfig>;
 
+/**
+ * The one WireGuard port a node listens on (upstream eduVPN: one WireGuard port per node, not per
+ * profile), from the WireGuard profiles it serves: the port of the profile with the lowest id (by
+ * code units, whatever order the list comes in). The portal refuses settings under which a node's
+ * WireGuard profiles disagree on the port; for rows accepted before that rule, the agent listens
+ * on this port and the portal places WireGuard clients on the node only for profiles with this
+ * port. Both sides call this one function, so they cannot pick different ports.
+ */
+export function nodeWireguardPort(profiles: readonly { id: string; port: number }[]): { profile_id: string; port: number } | null {
+  let chosen: { id: string; port: number } | null = null;
+  for (const p of profiles) if (chosen === null || p.id < chosen.id) chosen = p;
+  return chosen ? { profile_id: chosen.id, port: chosen.port } : null;
+}
+
 export const Change = z.discriminatedUnion('op', [
   z.object({ op: z.literal('peer_add'), peer: Peer }),
   z.object({ op: z.literal('peer_remove'), public_key: wgKey }),

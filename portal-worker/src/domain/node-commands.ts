@@ -7,6 +7,7 @@ import { createNodeStatements, deleteNodeStatements, getNode, listNodes, updateN
 import { isUniqueViolation } from '@edgeport/schema';
 import { applyNodeChange, resyncAll, type NodeNotifier } from './node-door.ts';
 import { listProfiles, rangesInUse } from '../store/profiles.ts';
+import type { ProfileConfig } from './profile.ts';
 import { overlaps, parseCidr, parseIp } from './ip.ts';
 
 const HOST = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
@@ -30,6 +31,25 @@ const NodeBody = z
   .strict();
 
 export type NodeResult = { ok: true; node: NodeInput } | { ok: false; errors: FieldError[] };
+
+/**
+ * A node listens on one WireGuard port, shared by all its WireGuard profiles (upstream eduVPN's
+ * one port per node): a WireGuard profile whose port differs from that of an earlier one in the
+ * list would hand its clients an Endpoint port nobody listens on, so its assignment is refused.
+ */
+function wireguardPortErrors(assignments: readonly { profile_id: string }[], profiles: ReadonlyMap<string, ProfileConfig>): FieldError[] {
+  const errors: FieldError[] = [];
+  let first: { id: string; port: number } | null = null;
+  assignments.forEach((a, i) => {
+    const port = profiles.get(a.profile_id)?.wireguard?.port;
+    if (port === undefined) return;
+    if (!first) return void (first = { id: a.profile_id, port });
+    if (port !== first.port) {
+      errors.push({ path: `profiles.${i}.profile_id`, message: `WireGuard port ${port} of profile "${a.profile_id}" differs from port ${first.port} of profile "${first.id}" on this node: a node listens on one WireGuard port` });
+    }
+  });
+  return errors;
+}
 
 /**
  * Each node's ranges must be disjoint from every other range in service (a client address
@@ -72,6 +92,8 @@ async function validateNode(db: Db, input: unknown): Promise<NodeResult> {
       }
     }
   });
+
+  errors.push(...wireguardPortErrors(node.profiles, profiles));
 
   mine.forEach((a, i) => {
     if (!a.cidr.ok) return;

@@ -3,7 +3,7 @@
  * portal: nodes in random order, health-checked, the config committed and pushed through the
  * node door, and only an acknowledged placement handed out.
  */
-import { isUniqueViolation, type Change } from '@edgeport/schema';
+import { isUniqueViolation, nodeWireguardPort, type Change } from '@edgeport/schema';
 import type { Compilable } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/types.ts';
@@ -12,7 +12,7 @@ import type { AuditContext } from '../store/audit.ts';
 import { forgetWireguardStart, logWireguardStart } from '../store/connection-log.ts';
 import { deleteConfigsOfAuthorization, deleteExpiredPeers, usedAddresses } from '../store/configs.ts';
 import type { servingNodes } from '../store/nodes.ts';
-import { ensureTlsCryptKey } from '../store/profiles.ts';
+import { ensureTlsCryptKey, wireguardOnNodesOf } from '../store/profiles.ts';
 import { candidateAt, candidateCount, indexOf } from '../vpn/addresses.ts';
 import { formatCidr, type Cidr } from './ip.ts';
 import { toCidr } from '../vpn/prefix.ts';
@@ -107,6 +107,31 @@ function shuffled<T>(list: readonly T[], random: () => number): T[] {
 }
 
 /**
+ * Which nodes listen on this profile's WireGuard port. The portal refuses WireGuard profiles with
+ * different ports on one node, but an older database may still hold such a pair: there the agent
+ * listens on the port `nodeWireguardPort` picks, and a client of the other profile would get an
+ * Endpoint port nobody listens on. Such a node is skipped for WireGuard (logged, for the admin).
+ */
+async function wireguardListeners(db: Db, profile: ProfileConfig): Promise<Set<string>> {
+  const port = profile.wireguard?.port;
+  const byNode = new Map<string, { id: string; port: number }[]>();
+  for (const w of await wireguardOnNodesOf(db, profile.id)) {
+    const list = byNode.get(w.node_id) ?? [];
+    list.push({ id: w.profile_id, port: w.port });
+    byNode.set(w.node_id, list);
+  }
+  const listening = new Set<string>();
+  for (const [nodeId, list] of byNode) {
+    const listen = nodeWireguardPort(list);
+    if (listen && listen.port === port) listening.add(nodeId);
+    else if (listen) {
+      console.log(JSON.stringify({ level: 'warn', msg: 'node listens on another WireGuard port than the profile: not placed there', node: nodeId, profile: profile.id, port, listen_port: listen.port, listen_profile: listen.profile_id }));
+    }
+  }
+  return listening;
+}
+
+/**
  * Places one config on the first usable node of the profile, for apps and the portal alike:
  * nodes in random order, each health-checked, the config committed (with `clearing`) and
  * pushed, and only an acknowledged placement returned; a node that does not ack gets the
@@ -126,9 +151,13 @@ export async function placeConfig(deps: PlacementDeps, owner: ConfigOwner, reque
     }
     return h;
   };
+  // Read once, and only when WireGuard is tried.
+  let listeners: Promise<Set<string>> | null = null;
   for (const proto of request.order) {
-    if (proto === 'wireguard' && !request.wireguard) continue;
+    if (proto === 'wireguard' && (!request.wireguard || !profile.wireguard)) continue;
+    if (proto === 'wireguard') listeners ??= wireguardListeners(deps.db, profile);
     for (const node of nodes) {
+      if (proto === 'wireguard' && !(await listeners)?.has(node.node_id)) continue;
       if (!(await healthy(node.node_id))) continue;
       const done = proto === 'wireguard' ? await connectWireguard(plan, node, request.wireguard as NonNullable<PlacementRequest['wireguard']>) : await connectOpenvpn(plan, node, request.preferTcp);
       if (done) return { ...done, proto };

@@ -2,7 +2,7 @@ import { isUniqueViolation } from '@edgeport/schema';
 import type { Db } from '../db/types.ts';
 import { AppError, type FieldError } from '../errors.ts';
 import type { AuditContext } from '../store/audit.ts';
-import { createProfileStatements, deleteProfileStatements, getProfile, nodesOfProfile, rangesInUse, updateProfileStatements } from '../store/profiles.ts';
+import { createProfileStatements, deleteProfileStatements, getProfile, nodesOfProfile, rangesInUse, updateProfileStatements, wireguardOnNodesOf } from '../store/profiles.ts';
 import { applyNodeChange, mergeChanges, resyncAll, type NodeNotifier } from './node-door.ts';
 import { removalsOf } from '../store/configs.ts';
 import { validateProfile, type ProfileConfig } from './profile.ts';
@@ -29,7 +29,9 @@ export async function updateProfileCommand(db: Db, notifier: NodeNotifier, id: s
   if (typeof input === 'object' && input !== null && 'id' in input && (input as { id: unknown }).id !== id) {
     return { ok: false, errors: [{ path: 'id', message: 'the id of a profile cannot be changed' }] };
   }
-  const result = validateProfile({ ...(input as object), id }, await rangesInUse(db, id));
+  const [taken, onNodes] = await Promise.all([rangesInUse(db, id), wireguardOnNodesOf(db, id)]);
+  const ports = { neighbours: onNodes.filter((w) => w.profile_id !== id), keptPort: before.wireguard?.port ?? null };
+  const result = validateProfile({ ...(input as object), id }, taken, ports);
   if (!result.ok) return result;
   // Ranges, ports and routes change what the node runs: its nodes get a fresh snapshot.
   await applyNodeChange(db, notifier, updateProfileStatements(db, before, result.profile, now, audit), resyncAll(await nodesOfProfile(db, id)));

@@ -61,12 +61,49 @@ export interface RangeInUse {
 
 const POWERS_OF_TWO = new Set([1, 2, 4, 8, 16, 32, 64]);
 
+/** A WireGuard profile served by a node, with the port its clients' configs name. */
+export interface WireguardOnNode {
+  node_id: string;
+  profile_id: string;
+  port: number;
+}
+
+/** What a profile's WireGuard port is checked against (see `wireguardPortErrors`). */
+export interface WireguardPortContext {
+  /** The other WireGuard profiles on the nodes serving this one (none for a new profile). */
+  neighbours: readonly WireguardOnNode[];
+  /** The port the stored profile already has, null if WireGuard was off (or it is new). */
+  keptPort: number | null;
+}
+
+const NO_NODES: WireguardPortContext = { neighbours: [], keptPort: null };
+
+/**
+ * A node listens on one WireGuard port for all its WireGuard profiles (upstream eduVPN's one port
+ * per node), so this profile's port must be that of every other WireGuard profile on its nodes:
+ * else its clients would get an Endpoint port nobody listens on. One error per disagreeing node.
+ * A port kept as it was changes nothing on any node, so it is not refused for a disagreement an
+ * older database already holds (placement keeps such a node from handing out the wrong port).
+ */
+function wireguardPortErrors(port: number, { neighbours, keptPort }: WireguardPortContext): FieldError[] {
+  const errors: FieldError[] = [];
+  if (port === keptPort) return errors;
+  const named = new Set<string>();
+  for (const n of neighbours) {
+    if (n.port === port || named.has(n.node_id)) continue;
+    named.add(n.node_id);
+    errors.push({ path: 'wireguard.port', message: `node "${n.node_id}" also serves profile "${n.profile_id}" on WireGuard port ${n.port}: a node listens on one WireGuard port` });
+  }
+  return errors;
+}
+
 /**
  * Parses and checks a profile. `taken` lists every range of other profiles and node
  * assignments, so overlaps across the whole service are refused (a client address must
- * identify one profile on one node).
+ * identify one profile on one node). `ports` holds the WireGuard ports of the profiles sharing
+ * a node with this one, which a new or changed WireGuard port here must match.
  */
-export function validateProfile(input: unknown, taken: readonly RangeInUse[]): ProfileResult {
+export function validateProfile(input: unknown, taken: readonly RangeInUse[], ports: WireguardPortContext = NO_NODES): ProfileResult {
   const parsed = ProfileBody.safeParse(input);
   if (!parsed.success) {
     // A top-level unknown key is reported at its own name, so the admin sees which field to fix.
@@ -98,6 +135,7 @@ export function validateProfile(input: unknown, taken: readonly RangeInUse[]): P
     if (v4 && v6 && 128 - v6.prefix < 32 - v4.prefix) {
       errors.push({ path: 'wireguard.range_six', message: 'must hold at least as many addresses as range_four' });
     }
+    errors.push(...wireguardPortErrors(p.wireguard.port, ports));
   }
 
   if (p.openvpn) {

@@ -1,6 +1,6 @@
 import type { Profile } from '@edgeport/schema';
 import type { Db } from '../db/types.ts';
-import type { ProfileConfig, RangeInUse } from '../domain/profile.ts';
+import type { ProfileConfig, RangeInUse, WireguardOnNode } from '../domain/profile.ts';
 import { parseList, parseNumbers } from './json.ts';
 import { logWireguardEnd } from './connection-log.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
@@ -114,6 +114,25 @@ export function deleteProfileStatements(db: Db, before: ProfileConfig, now: numb
 export async function nodesOfProfile(db: Db, profileId: string): Promise<string[]> {
   const rows = await db.kysely.selectFrom('node_profiles').select('node_id').where('profile_id', '=', profileId).execute();
   return rows.map((r) => r.node_id);
+}
+
+/**
+ * Every WireGuard profile (this one included) on every node that serves `profileId`, revoked
+ * nodes too: what decides the port each of those nodes listens on (`nodeWireguardPort`). A
+ * profile counts as WireGuard by the rule `fromRow` uses, so this matches what the nodes run.
+ */
+export async function wireguardOnNodesOf(db: Db, profileId: string): Promise<WireguardOnNode[]> {
+  return db.kysely
+    .selectFrom('node_profiles')
+    .innerJoin('profiles', 'profiles.id', 'node_profiles.profile_id')
+    .select(['node_profiles.node_id', 'node_profiles.profile_id', 'profiles.wg_port as port'])
+    .where('node_profiles.node_id', 'in', (eb) => eb.selectFrom('node_profiles').select('node_id').where('profile_id', '=', profileId))
+    .where('profiles.wg_enabled', '=', 1)
+    .where('profiles.wg_range_four', 'is not', null)
+    .where('profiles.wg_range_six', 'is not', null)
+    .orderBy('node_profiles.node_id')
+    .orderBy('node_profiles.profile_id')
+    .execute();
 }
 
 /** Profiles this user may use: an ACL of null admits everyone, else any shared permission (OR). */

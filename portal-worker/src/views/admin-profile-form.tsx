@@ -67,7 +67,7 @@ export function ProfileFields({ page, values: v, mode }: { page: UserPageContext
         <Check name="wg_enabled" label={t('admin-nodes.profiles.field.wgEnabled')} values={v} />
         <Text name="wg_range_four" label={t('admin-nodes.profiles.field.wg4')} values={v} />
         <Text name="wg_range_six" label={t('admin-nodes.profiles.field.wg6')} values={v} />
-        <Text name="wg_port" label={t('admin-nodes.profiles.field.wgPort')} values={v} />
+        <Text name="wg_port" label={t('admin-nodes.profiles.field.wgPort')} values={v} hint={t('admin-nodes.profiles.hint.wgPort')} />
       </fieldset>
       <fieldset>
         <legend>OpenVPN</legend>
