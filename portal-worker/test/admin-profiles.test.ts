@@ -110,6 +110,19 @@ describe.each(DRIVERS)('admin profiles pages on %s', (driver) => {
     expect((await admin.fetch(`/admin/profiles/${id}`)).status).toBe(404);
   });
 
+  it('saves a WireGuard-only profile from the form as the page leaves it: the preferred-protocol select stays at its default', async () => {
+    const { browser: admin } = await signedIn(driver, { admin: true });
+    const token = csrfOf(await (await admin.fetch('/admin/profiles/new')).text());
+    const id = `wg${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const r = Math.floor(Math.random() * 250);
+    // What the browser sends: the select's first option ("openvpn") although OpenVPN is off.
+    const fields = { _csrf: token, id, display_name: 'WireGuard only', host_name: 'vpn.example.org', wg_enabled: 'on', wg_range_four: `10.${r}.249.0/24`, wg_range_six: `fd41:${r.toString(16)}::/64`, wg_port: '51820', preferred_proto: 'openvpn' };
+    const ok = await admin.form('/admin/profiles', fields);
+    expect(ok.status, await ok.clone().text()).toBe(303);
+    const db = await dbFor(driver);
+    expect(await db.kysely.selectFrom('profiles').select(['id', 'preferred_proto']).where('id', '=', id).execute()).toEqual([{ id, preferred_proto: 'wireguard' }]);
+  });
+
   it('refuses the profile pages and actions to a non-admin with 403', async () => {
     const { browser: admin } = await signedIn(driver, { admin: true });
     const profileId = await makeProfile(admin);

@@ -33,7 +33,9 @@ export function profileInputFromForm(v: ProfileFormValues): Record<string, unkno
           tcp_ports: list(v.ovpn_tcp_ports).map(num),
         }
       : null,
-    preferred_proto: v.preferred_proto === 'wireguard' ? 'wireguard' : 'openvpn',
+    // The select only means something with both protocols on: a WireGuard-only profile made on
+    // the page was refused for the select's default, "OpenVPN preferred" (found by the journey tier).
+    ...(v.wg_enabled && v.ovpn_enabled ? { preferred_proto: v.preferred_proto === 'wireguard' ? 'wireguard' : 'openvpn' } : {}),
   };
 }
 
