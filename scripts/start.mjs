@@ -1,16 +1,20 @@
-// `npm start`: the portal on the embedded default (local D1 in .data/), first-run admin included.
-import { spawn } from 'node:child_process';
+// `npm start`: the portal on the embedded default (local D1 in .data/), and on the first run an
+// administrator, a default profile and the local node serving it: ready for an app.
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDependencies, root, run, wranglerEnv } from './lib.mjs';
-import { startLocalNode } from './local-node.mjs';
+import { isStopping, runChild, startChild, stopAll, stopChildrenOnExit } from './children.mjs';
+import { ensureDependencies, root, wranglerEnv } from './lib.mjs';
+import { setUpLocalNode, startLocalNode } from './local-node.mjs';
+import { publicHost } from './quick-start.mjs';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const DATA = join(root, '.data');
 
+// Before any child exists: from here on a signal stops whatever has been started.
+stopChildrenOnExit();
 ensureDependencies();
 mkdirSync(DATA, { recursive: true });
 
@@ -26,23 +30,17 @@ if (!existsSync(secretsFile)) {
 const setupToken = randomBytes(24).toString('base64url');
 const runFile = join(DATA, 'run.env');
 writeFileSync(runFile, `SETUP_TOKEN=${setupToken}\n`, { mode: 0o600 });
-const wrangler = spawn(
+// In its own process group: wrangler starts workerd as a child, and stopping the group leaves nothing behind.
+const wrangler = startChild(
   'npx',
   ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', DATA, '--env-file', secretsFile, '--env-file', runFile, '--show-interactive-dev-session=false'],
-  { cwd: root, env: wranglerEnv, stdio: ['ignore', 'inherit', 'inherit'], detached: true },
+  { cwd: root, env: wranglerEnv, stdio: ['ignore', 'inherit', 'inherit'] },
+  true,
 );
-
-// wrangler starts workerd as a child; stopping by process group leaves nothing behind.
-const stop = () => {
-  try {
-    process.kill(-wrangler.pid, 'SIGTERM');
-  } catch {}
-};
-process.on('SIGINT', () => (stop(), process.exit(0)));
-process.on('SIGTERM', () => (stop(), process.exit(0)));
-wrangler.on('exit', (code) => {
+wrangler.once('exit', (code) => {
+  if (isStopping()) return;
   console.error(`wrangler dev exited (${code}). Is port ${PORT} already in use? Set PORT=… to choose another.`);
-  process.exit(code ?? 1);
+  stopAll().then(() => process.exit(code ?? 1));
 });
 
 async function waitForHealth() {
@@ -64,21 +62,22 @@ const r = await fetch(`${ORIGIN}/setup`, {
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({ token: setupToken, user: 'admin', password }),
 });
+const firstRun = r.status === 201;
 console.log('\n────────────────────────────────────────────────────────');
 console.log(`Edgeport portal: ${ORIGIN}/   (data in ${DATA}; back it up by copying the folder)`);
-if (r.status === 201) {
+if (firstRun) {
   console.log('First run: an administrator was created. Shown once, keep it safe:');
   console.log(`  user:     admin\n  password: ${password}`);
 } else if (r.status === 409) {
-  console.log('Sign in with the administrator created on the first run (delete .data/ to start over).');
+  console.log('Sign in with the administrator created on the first run (delete the data folder to start over).');
 } else {
   console.log(`First-run setup failed: HTTP ${r.status} ${await r.text()}`);
 }
-run('npm', ['run', 'build', '-w', 'node-agent'], { stdio: 'ignore' });
-const agent = await startLocalNode(ORIGIN, DATA, r.status === 201 ? password : null);
-if (agent) {
-  // The agent leaves its tunnels up when it stops, as it does under systemd.
-  const stopAgent = () => agent.kill('SIGTERM');
-  process.on('exit', stopAgent);
+const build = await runChild('npm', ['run', 'build', '-w', 'node-agent'], { cwd: root });
+if (build.code !== 0) {
+  console.log(`Local node: the agent did not build (exit ${build.code}):\n${build.stderr}`);
+} else {
+  const node = firstRun ? await setUpLocalNode(ORIGIN, DATA, password, publicHost()) : null;
+  await startLocalNode(ORIGIN, DATA, node);
 }
 console.log('────────────────────────────────────────────────────────\n');

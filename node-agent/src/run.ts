@@ -55,9 +55,11 @@ export async function runAgent(env: Env): Promise<number> {
   }
   const logger = jsonLogger();
   // Listening before start-up work: a stop during the first apply still ends in a clean exit 0.
+  // `on`, not `once`: a second signal while stopping (a process group's, then its parent's) is
+  // absorbed instead of killing the agent halfway through its orderly stop.
   const stopped = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
   });
   const wireguard =
     config.backend === 'fake'
