@@ -26,6 +26,8 @@ const tiers = [
   { name: 'worker (workerd, D1, Durable Objects, MariaDB via PlanetScale driver)', config: 'portal-worker/vitest.config.ts' },
   { name: 'node agent (its modules; backends against real wg, wireguard-go, openvpn in namespaces)', config: 'node-agent/vitest.config.ts' },
   { name: 'black-box (Miniflare, MariaDB, real drivers, Chromium)', config: 'test/vitest.config.ts' },
+  // `npm run test:journeys`: the README's and infra/README.md's commands walked as a person walks them.
+  { name: 'journeys (npm start in a fresh copy, the pages in Chromium, an app, pings through real tunnels)', script: 'test:journeys' },
   // `npm run test:e2e` runs this tier alone: real tunnels through real agents, and the failures.
   { name: 'end to end (real tunnels in namespaces, outages)', script: 'test:e2e' },
 ];

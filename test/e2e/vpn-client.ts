@@ -70,7 +70,7 @@ export class WgClient {
   /** A key pair to send as `public_key` before the config exists. */
   static keys = wgKeyPair;
 
-  static async up(topo: NetnsTopology, netns: string, dir: string, config: string, privateKey: string): Promise<WgClient> {
+  static async up(topo: Pick<NetnsTopology, 'interfaceName'>, netns: string, dir: string, config: string, privateKey: string): Promise<WgClient> {
     const [address = ''] = (wgValue(config, 'Address') ?? '').split(',');
     const endpoint = wgValue(config, 'Endpoint') ?? '';
     const iface = topo.interfaceName('c');
