@@ -3,7 +3,7 @@
  * API and the OAuth endpoints: malformed WireGuard keys and profile ids, huge and truncated
  * bodies, wrong content types, repeated parameters, bad and missing tokens, bad PKCE. Every case
  * is invalid by construction, so every one must be rejected: never a 5xx, always in the
- * documented shape (eduvpn.md §1.3 `{"error"}` for /api/v3, RFC 6749 §5.2 for /oauth/token, no
+ * documented shape (docs/eduvpn.md §1.3 `{"error"}` for /api/v3, RFC 6749 §5.2 for /oauth/token, no
  * redirect to an unregistered URI from /oauth/authorize), and with the database exactly as
  * before (CHECKSUM TABLE of every table after every case). FUZZ_SEED and FUZZ_CASES replay a run.
  */

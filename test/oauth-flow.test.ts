@@ -42,7 +42,7 @@ beforeAll(async () => {
   expect((await admin.api('POST', '/admin/api/profiles', { ...profile, id: 'admins', display_name: 'Admins', acl_permissions: ['admins'], wireguard: { range_four: '10.44.0.0/24', range_six: 'fd44::/64' }, openvpn: null })).status).toBe(201);
   expect((await admin.api('POST', '/admin/api/users', { id: 'alice', password: USER_PASSWORD, permissions: ['staff'] })).status).toBe(201);
 
-  // Discovery is how an app finds the endpoints (eduvpn.md §1.1).
+  // Discovery is how an app finds the endpoints (docs/eduvpn.md §1.1).
   const disco = await (await fetch(`${portal.origin}/.well-known/vpn-user-portal`)).json();
   const api = disco.api['http://eduvpn.org/api#3'];
   as = { issuer: portal.origin, authorization_endpoint: api.authorization_endpoint, token_endpoint: api.token_endpoint };

@@ -41,7 +41,7 @@ export interface RunningAgent {
 }
 
 /**
- * The agent's event loop (CONVENTIONS habit 9): the saved config is applied first, without the
+ * The agent's event loop (docs/conventions.md §9): the saved config is applied first, without the
  * portal, so tunnels come back after an agent restart even during a portal outage; then the
  * channel keeps the config current. Every apply is `reconcile(desired, observed)` → actions →
  * backend, one at a time.

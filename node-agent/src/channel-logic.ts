@@ -6,7 +6,7 @@
 export type DeltaDecision = 'apply' | 'ignore' | 'need_snapshot';
 
 /**
- * A delta applies only on top of exactly its `base` (ARCHITECTURE "Node channel protocol":
+ * A delta applies only on top of exactly its `base` (docs/architecture.md "Node protocol":
  * in order, at-least-once). What the node already has is ignored (a replay after a reconnect);
  * anything else is a gap only a snapshot can close.
  */

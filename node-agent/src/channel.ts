@@ -62,7 +62,7 @@ interface Connection {
 }
 
 /**
- * The agent's end of the node channel (ARCHITECTURE "Node channel protocol"): one WebSocket to
+ * The agent's end of the node channel (docs/architecture.md "Node protocol"): one WebSocket to
  * `<portal>/node/ws`, hello on open, snapshots and deltas installed in order and acked, a
  * heartbeat that doubles as the liveness check, and reconnects forever with full-jitter backoff.
  */
@@ -250,7 +250,7 @@ export class ChannelClient {
   private async onMessage(c: Connection, text: string): Promise<void> {
     if (this.conn !== c) return;
     const parsed = parseHubMessage(text);
-    // CONVENTIONS habit 8: a newer portal's message types are logged and ignored, never fatal.
+    // docs/conventions.md §8: a newer portal's message types are logged and ignored, never fatal.
     if (parsed.kind === 'unknown') return this.o.logger.warn('unknown portal message ignored', { type: parsed.type });
     if (parsed.kind === 'invalid') {
       this.o.logger.warn('invalid portal message ignored', { error: parsed.error.slice(0, 300) });

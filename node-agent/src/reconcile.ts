@@ -23,7 +23,7 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
 /** The WireGuard interface this config needs: one per node for every WireGuard profile. */
 export function wireguardSpec(desired: DesiredConfig, name: string): WireguardInterfaceSpec | null {
   const wg = desired.profiles.flatMap((p) => (p.wireguard ? [{ id: p.id, ...p.wireguard }] : []));
-  // One interface, so one listen port per node (eduvpn.md §2.3): the portal refuses WireGuard
+  // One interface, so one listen port per node (docs/eduvpn.md §2.3): the portal refuses WireGuard
   // profiles with different ports on one node. Should an older database still hold such a pair,
   // the shared rule picks the port (lowest profile id), and the portal, using the same rule,
   // places no client of the other profile here, so no config names a port nobody listens on.

@@ -4,7 +4,7 @@ import { serverProcesses, type ServerConfigOptions } from '../src/openvpn/server
 
 const TLS_CRYPT = '-----BEGIN OpenVPN Static key V1-----\n0123abcd\n-----END OpenVPN Static key V1-----\n';
 
-// The worked example of eduvpn.md §2.3: three UDP ports and one TCP port over a /24 and a /64.
+// The worked example of docs/eduvpn.md §2.3: three UDP ports and one TCP port over a /24 and a /64.
 const employees: ProfileOnNode = {
   id: 'employees',
   display_name: 'Employees',

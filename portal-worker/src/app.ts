@@ -18,7 +18,7 @@ import { APP_CSS } from './views/style.ts';
 import { APP_JS } from './views/client-script.ts';
 import { language } from './middleware/language.ts';
 
-/** The one place sub-apps are mounted, one per audience (CONVENTIONS habit 1). */
+/** The one place sub-apps are mounted, one per audience (docs/conventions.md §1). */
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use('*', requestId(), securityHeaders());

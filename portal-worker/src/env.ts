@@ -37,7 +37,7 @@ export interface Bindings {
   [clientSecret: `OIDC_CLIENT_SECRET_${string}`]: string | undefined;
 }
 
-/** Which error rendering a route's audience reads (CONVENTIONS habit 4). */
+/** Which error rendering a route's audience reads (docs/conventions.md §4). */
 export type Audience = 'html' | 'problem' | 'oauth' | 'vpn-api';
 
 export interface Variables {

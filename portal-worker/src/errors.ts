@@ -1,4 +1,4 @@
-/** The closed set of error codes every rendering understands (CONVENTIONS habit 4). */
+/** The closed set of error codes every rendering understands (docs/conventions.md §4). */
 export const ERROR_STATUS = {
   validation_failed: 400,
   bad_request: 400,

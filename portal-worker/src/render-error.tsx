@@ -46,7 +46,7 @@ export async function renderError(err: Error, c: Context<AppEnv>): Promise<Respo
         status,
       );
     case 'vpn-api':
-      // The eduVPN API v3 shape (eduvpn.md §1.3): apps read the status, never match the text.
+      // The eduVPN API v3 shape (docs/eduvpn.md §1.3): apps read the status, never match the text.
       return c.json(appError.oauthError ? { error: appError.oauthError, error_description: appError.message } : { error: appError.message }, status);
     case 'html':
       return c.html(

@@ -171,7 +171,7 @@ export interface OpenvpnServerInput {
 
 const inline = (tag: string, body: string) => `<${tag}>\n${body.trim()}\n</${tag}>`;
 
-/** A trimmed version of the node's UDP server file (eduvpn.md §2.3), enough for one process. */
+/** A trimmed version of the node's UDP server file (docs/eduvpn.md §2.3), enough for one process. */
 export function openvpnServerConfig(s: OpenvpnServerInput): string {
   return [
     'dev tun',

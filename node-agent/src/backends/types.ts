@@ -60,7 +60,7 @@ export interface WireguardBackend {
 // ---- OpenVPN ----
 
 export interface OpenvpnProcessSpec {
-  /** `<profileId>-<n>`, n counting UDP ports first, then TCP (eduvpn.md §2.3). */
+  /** `<profileId>-<n>`, n counting UDP ports first, then TCP (docs/eduvpn.md §2.3). */
   name: string;
   profileId: string;
   /** The complete server configuration text (without secrets on the command line). */

@@ -1,6 +1,6 @@
 /**
  * The OpenVPN backend: supervises one `openvpn` server per spec, owns each management socket, and
- * answers admission there from the allowed set (the node-side checks of eduvpn.md §3.2, without a
+ * answers admission there from the allowed set (the node-side checks of docs/eduvpn.md §3.2, without a
  * round trip to the portal, so clients keep being admitted while the portal is away).
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
@@ -28,7 +28,7 @@ export type Admission = { admit: true } | { admit: false; reason: string };
 /**
  * Whether a client waiting in `>CLIENT:CONNECT`/`REAUTH` on a server of `profileId` may connect: its
  * certificate's CN must be in the allowed set for this very profile, and the certificate's OU must
- * name the profile too (a certificate is only ever issued for one profile, eduvpn.md §1.3 step 6).
+ * name the profile too (a certificate is only ever issued for one profile, docs/eduvpn.md §1.3 step 6).
  */
 export function admission(allowed: ReadonlyMap<string, string>, profileId: string, env: Readonly<Record<string, string>>): Admission {
   const cn = env.common_name ?? '';

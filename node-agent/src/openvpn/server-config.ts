@@ -1,5 +1,5 @@
 /**
- * The OpenVPN server processes of one profile on this node (eduvpn.md §2.3): one process per port,
+ * The OpenVPN server processes of one profile on this node (docs/eduvpn.md §2.3): one process per port,
  * UDP ports first, each with an equal slice of the profile's ranges. Pure: the same profile and
  * options always give the same text, so the backend can restart exactly the processes whose
  * text changed.
@@ -76,7 +76,7 @@ function slices(rangeFour: string, rangeSix: string, count: number): Slice[] {
 
 /**
  * DNS and route pushes. `@GW4@`/`@GW6@` stand for the server's own address in the client's range,
- * i.e. a resolver on the node (the same placeholders as in WireGuard configs, eduvpn.md §2.1).
+ * i.e. a resolver on the node (the same placeholders as in WireGuard configs, docs/eduvpn.md §2.1).
  */
 function pushes(profile: ProfileOnNode, slice: Slice): string[] {
   const lines: string[] = [];
@@ -138,7 +138,7 @@ export function serverProcesses(profile: ProfileOnNode, opts: ServerConfigOption
       `port ${port}`,
       `server ${formatIp(4, slice.four.network)} ${netmask(slice.four.prefix)}`,
       `server-ipv6 ${formatCidr(slice.six)}`,
-      // Network, broadcast and the server's own address are not for clients (eduvpn.md §2.4).
+      // Network, broadcast and the server's own address are not for clients (docs/eduvpn.md §2.4).
       `max-clients ${2 ** (32 - slice.four.prefix) - 3}`,
       // Admission is answered by the agent on this socket (no client-connect scripts), so it keeps
       // working while the portal is unreachable.

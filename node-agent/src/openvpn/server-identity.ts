@@ -1,6 +1,6 @@
 /**
  * The node's OpenVPN server identity per profile: a private key made on the node (0600, never
- * sent anywhere), a certificate request for it, and the certificate the portal signed (eduvpn.md
+ * sent anywhere), a certificate request for it, and the certificate the portal signed (docs/eduvpn.md
  * §2.3: CN = the node's host name, OU = the profile). Certificates are kept on disk so the
  * servers come back after a restart without the portal.
  */

@@ -13,7 +13,7 @@ export function isWireguardKey(s: string): boolean {
 
 /**
  * The node's private key file: created with `wg genkey` on first use, 0600, never overwritten.
- * The portal pins the node's public key on first registration (eduvpn.md §3.2) and refuses a
+ * The portal pins the node's public key on first registration (docs/eduvpn.md §3.2) and refuses a
  * different one later, so an unreadable or corrupt key is an error, not a reason to make a new one.
  * Returns the path; the key itself stays in the file and only travels by stdin or file path.
  */

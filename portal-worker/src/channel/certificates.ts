@@ -54,7 +54,7 @@ async function checkRequest(pem: string): Promise<string | null> {
 }
 
 /**
- * The answer to a node's `csr` (eduvpn.md §2.3): a serverAuth certificate for the node's own key
+ * The answer to a node's `csr` (docs/eduvpn.md §2.3): a serverAuth certificate for the node's own key
  * with CN = the host name clients reach it by for this profile and OU = the profile id. Whatever
  * subject the request names is ignored: the portal decides the identity, the node only proves it
  * holds the key.

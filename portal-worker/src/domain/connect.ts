@@ -12,7 +12,7 @@ import { acceptedProtocols, protocolOrder, type VpnProto } from './protocol.ts';
 export type ConnectDeps = PlacementDeps;
 export type { ConnectResult };
 
-// eduvpn.md §1.3: the exact messages of the upstream error table.
+// docs/eduvpn.md §1.3: the exact messages of the upstream error table.
 const bad = (message: string) => new AppError('bad_request', message);
 
 const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;

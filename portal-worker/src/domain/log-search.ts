@@ -1,6 +1,6 @@
 import { formatIp, parseIp } from './ip.ts';
 
-// The inputs of the connection log search ("who had address X at time T", eduvpn.md §4).
+// The inputs of the connection log search ("who had address X at time T", docs/eduvpn.md §4).
 
 const MINUTE = 60_000;
 

@@ -26,7 +26,7 @@ export interface NodeNotifier {
 }
 
 /**
- * The one door for node-visible changes (CONVENTIONS habit 7): connect, disconnect, revoke,
+ * The one door for node-visible changes (docs/conventions.md §7): connect, disconnect, revoke,
  * disable, profile and node edits all write through here, all-or-nothing, and only then tell
  * the nodes (the database stays the truth a reconnecting node is rebuilt from).
  */

@@ -1,6 +1,6 @@
 /**
  * Configurations made in the browser portal for devices without an app (upstream's
- * `POST /addConfig` and `/deleteConfig`, eduvpn.md §4). They are placed on a node exactly as app
+ * `POST /addConfig` and `/deleteConfig`, docs/eduvpn.md §4). They are placed on a node exactly as app
  * configs are (connect.ts), but belong to no authorization, are limited rather than evicted, and
  * a WireGuard one carries its private key, made here and never stored.
  */

@@ -131,7 +131,7 @@ export function validateProfile(input: unknown, taken: readonly RangeInUse[], po
     // Network, gateway and broadcast are not handed out, so a /30 leaves one client.
     const v4 = range('wireguard.range_four', p.wireguard.range_four, 4, 30);
     const v6 = range('wireguard.range_six', p.wireguard.range_six, 6, 126);
-    // IPv6 addresses are paired with IPv4 ones by index (eduvpn.md §2.5): the v6 range must be at least as large.
+    // IPv6 addresses are paired with IPv4 ones by index (docs/eduvpn.md §2.5): the v6 range must be at least as large.
     if (v4 && v6 && 128 - v6.prefix < 32 - v4.prefix) {
       errors.push({ path: 'wireguard.range_six', message: 'must hold at least as many addresses as range_four' });
     }
@@ -149,7 +149,7 @@ export function validateProfile(input: unknown, taken: readonly RangeInUse[], po
     // Each process gets range_four split by the process count, and at least a /29 of its own.
     const split = POWERS_OF_TWO.has(count) ? Math.log2(count) : 0;
     range('openvpn.range_four', p.openvpn.range_four, 4, 29 - split);
-    // Each process gets a /112 of range_six (eduvpn.md §2.3).
+    // Each process gets a /112 of range_six (docs/eduvpn.md §2.3).
     range('openvpn.range_six', p.openvpn.range_six, 6, 112 - split);
   }
 
@@ -174,7 +174,7 @@ export function validateProfile(input: unknown, taken: readonly RangeInUse[], po
   }
 
   const enabled = [...(p.openvpn ? ['openvpn'] : []), ...(p.wireguard ? ['wireguard'] : [])] as ('openvpn' | 'wireguard')[];
-  // Upstream's default when both are enabled is OpenVPN (eduvpn.md §1.3, protocol selection).
+  // Upstream's default when both are enabled is OpenVPN (docs/eduvpn.md §1.3, protocol selection).
   const preferred = p.preferred_proto ?? enabled[0] ?? 'openvpn';
   if (enabled.length && !enabled.includes(preferred)) {
     errors.push({ path: 'preferred_proto', message: `"${preferred}" is not enabled on this profile` });

@@ -9,7 +9,7 @@ export const MEDIA = {
 } as const;
 
 /**
- * What the client accepts, from `Accept` (eduvpn.md §1.3): comma-separated, parameters ignored,
+ * What the client accepts, from `Accept` (docs/eduvpn.md §1.3): comma-separated, parameters ignored,
  * unknown types ignored; no recognised type means the client takes both.
  */
 export function acceptedProtocols(accept: string | undefined): Set<VpnProto> {
@@ -20,7 +20,7 @@ export function acceptedProtocols(accept: string | undefined): Set<VpnProto> {
   return out.size ? out : new Set(['wireguard', 'openvpn']);
 }
 
-/** The upstream selection (eduvpn.md §1.3 "Protocol selection"), as an ordered preference list. */
+/** The upstream selection (docs/eduvpn.md §1.3 "Protocol selection"), as an ordered preference list. */
 export function protocolOrder(profile: ProfileConfig, accepted: Set<VpnProto>, hasPublicKey: boolean, preferTcp: boolean): VpnProto[] {
   const common: VpnProto[] = [];
   if (accepted.has('wireguard') && hasPublicKey && profile.wireguard) common.push('wireguard');

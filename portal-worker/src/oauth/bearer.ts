@@ -17,7 +17,7 @@ export interface ApiAuth {
 }
 
 function refuse(description: string): never {
-  // RFC 6750 §3: apps refresh once and retry on 401 (eduvpn.md §1.2).
+  // RFC 6750 §3: apps refresh once and retry on 401 (docs/eduvpn.md §1.2).
   throw new AppError('unauthenticated', description, {
     oauthError: 'invalid_token',
     headers: { 'WWW-Authenticate': `Bearer realm="Edgeport", error="invalid_token", error_description="${description}"` },

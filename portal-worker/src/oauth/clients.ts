@@ -10,7 +10,7 @@ export interface OAuthClient {
 
 const LOOPBACK = ['http://127.0.0.1:{PORT}/callback', 'http://[::1]:{PORT}/callback'];
 
-/** The clients every eduVPN / Let's Connect! app ships with (eduvpn.md §1.2, VpnClientDb upstream). */
+/** The clients every eduVPN / Let's Connect! app ships with (docs/eduvpn.md §1.2, VpnClientDb upstream). */
 const BUILT_IN: OAuthClient[] = [
   ['org.eduvpn.app.windows', 'eduVPN for Windows', LOOPBACK],
   ['org.eduvpn.app.android', 'eduVPN for Android', ['org.eduvpn.app:/api/callback']],

@@ -5,7 +5,7 @@ import { bearer } from '../oauth/bearer.ts';
 import { connectCommand, disconnectCommand } from '../domain/connect.ts';
 import { allowedFor, listProfiles } from '../store/profiles.ts';
 
-/** The eduVPN client API v3 (eduvpn.md §1.3), for the unchanged eduVPN / Let's Connect! apps. */
+/** The eduVPN client API v3 (docs/eduvpn.md §1.3), for the unchanged eduVPN / Let's Connect! apps. */
 export const apiV3 = new Hono<AppEnv>();
 
 const ROUTES: Record<string, string> = { '/info': 'GET', '/connect': 'POST', '/disconnect': 'POST' };
@@ -34,7 +34,7 @@ apiV3.get('/info', async (c) => {
     info: {
       profile_list: profiles.map((p) => ({
         profile_id: p.id,
-        // A plain string: eduvpn-common decodes display_name into a Go string (eduvpn.md §1.3).
+        // A plain string: eduvpn-common decodes display_name into a Go string (docs/eduvpn.md §1.3).
         display_name: p.display_name,
         vpn_proto_list: [...(p.openvpn ? ['openvpn'] : []), ...(p.wireguard ? ['wireguard'] : [])],
         vpn_proto_transport_list: [
@@ -49,7 +49,7 @@ apiV3.get('/info', async (c) => {
   });
 });
 
-/** Form bodies only (eduvpn.md §1.3); an empty body is an empty form. */
+/** Form bodies only (docs/eduvpn.md §1.3); an empty body is an empty form. */
 async function formBody(c: { req: { header(n: string): string | undefined; arrayBuffer(): Promise<ArrayBuffer> } }): Promise<URLSearchParams> {
   const type = c.req.header('content-type') ?? '';
   // Decoded by hand: workerd warns when .text() reads a body whose type is not text/*.

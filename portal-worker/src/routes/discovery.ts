@@ -3,7 +3,7 @@ import type { AppEnv } from '../env.ts';
 
 export const VERSION = '0.1.0';
 
-/** eduvpn.md §1.1: built from the request's origin, so it is right behind any edge host name. */
+/** docs/eduvpn.md §1.1: built from the request's origin, so it is right behind any edge host name. */
 export const discovery = new Hono<AppEnv>();
 
 discovery.get('/.well-known/vpn-user-portal', (c) => {

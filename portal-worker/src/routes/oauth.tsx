@@ -10,7 +10,7 @@ import { createCode } from '../store/oauth.ts';
 import { ConsentPage } from '../views/consent.tsx';
 import { pageContext } from '../views/page.ts';
 
-const CODE_LIFETIME_MS = 5 * 60_000; // eduvpn.md §1.2: PT5M
+const CODE_LIFETIME_MS = 5 * 60_000; // docs/eduvpn.md §1.2: PT5M
 
 export const oauth = new Hono<AppEnv>();
 

@@ -47,7 +47,7 @@ async function liveCounts(db: Db, table: 'wg_peers' | 'certificates', now: numbe
   return new Map((await q.execute()).map((r) => [key(r.node_id, r.profile_id), Number(r.n)]));
 }
 
-/** eduvpn.md §2.4: each OpenVPN process (one per port) loses network, gateway and broadcast of its slice. */
+/** docs/eduvpn.md §2.4: each OpenVPN process (one per port) loses network, gateway and broadcast of its slice. */
 function openvpnCapacity(range4: string, processes: number): number {
   return Math.max(0, Number(size(toCidr(range4))) - 3 * processes);
 }

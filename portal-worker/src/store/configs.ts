@@ -52,7 +52,7 @@ export async function removalsOf(db: Db, column: 'authorization_id' | 'user_id' 
 
 /**
  * The user's app authorizations that hold live configurations, oldest first; the eviction
- * order for the per-user limit (eduvpn.md §1.3 step 2).
+ * order for the per-user limit (docs/eduvpn.md §1.3 step 2).
  */
 export async function activeApiAuthorizations(db: Db, userId: string, now: number): Promise<{ authorization_id: string; created: number }[]> {
   const rows = await db.kysely

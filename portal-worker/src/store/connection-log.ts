@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/types.ts';
 
 /**
- * The connection log answers "who had address X at time T" (eduvpn.md §3.7). WireGuard rows
+ * The connection log answers "who had address X at time T" (docs/eduvpn.md §3.7). WireGuard rows
  * span a configuration's life on a node, as upstream logs WireGuard (there is no tunnel-level
  * connect event); OpenVPN rows span the real connection, from the node's events.
  */

@@ -199,7 +199,7 @@ export async function searchUsers(db: Db, filter: { q: string; status: UserStatu
 }
 
 /**
- * Deleting a user removes everything but the logs (eduvpn.md §4): configurations, app
+ * Deleting a user removes everything but the logs (docs/eduvpn.md §4): configurations, app
  * authorizations and codes, browser sessions, the local account and the user row, children
  * first (D1 enforces the foreign keys). connection_log and audit_log keep their rows.
  */

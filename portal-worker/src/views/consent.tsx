@@ -1,7 +1,7 @@
 import { Layout } from './layout.tsx';
 import type { UserPageContext } from './page.ts';
 
-/** The approval page of eduvpn.md §1.2: the app gets a VPN configuration only after the user says yes. */
+/** The approval page of docs/eduvpn.md §1.2: the app gets a VPN configuration only after the user says yes. */
 export function ConsentPage(props: { page: UserPageContext; clientName: string; clientId: string; params: Record<string, string> }) {
   const { t, user } = props.page;
   return (

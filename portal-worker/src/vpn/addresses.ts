@@ -1,5 +1,5 @@
 /**
- * WireGuard client addresses of one (profile, node) range pair (eduvpn.md §2.5). Candidate n is
+ * WireGuard client addresses of one (profile, node) range pair (docs/eduvpn.md §2.5). Candidate n is
  * network+2+n in the v4 range, paired with network+2+n in the v6 range: the network address,
  * the first host (the node's own interface, also the gateway clients ping) and the v4 broadcast
  * are never handed out. The store allocates (first free, retry on a unique violation), so this

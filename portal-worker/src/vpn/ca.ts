@@ -1,6 +1,6 @@
 /**
  * The portal as the OpenVPN certificate authority: Ed25519 throughout (small keys, fast signing,
- * accepted by OpenVPN 2.6 with TLS 1.3; see platform.md "Crypto inside workerd"). The CA key is a
+ * accepted by OpenVPN 2.6 with TLS 1.3; see docs/architecture.md "Crypto inside workerd"). The CA key is a
  * Worker secret shared by every isolate; nothing here generates a CA on the fly.
  */
 // @peculiar/x509 relies on the reflect-metadata API, which workerd lacks; the polyfill must load first.
@@ -89,7 +89,7 @@ export async function loadCa(certPem: string, keyPem: string): Promise<Ca> {
 
 interface LeafParams {
   commonName: string;
-  /** Becomes the OU; the node's connect hook checks it against the profile (eduvpn.md §3.2). */
+  /** Becomes the OU; the node's connect hook checks it against the profile (docs/eduvpn.md §3.2). */
   profileId: string;
   /** The authorization's expiry: the certificate must not outlive it. */
   notAfter: Date;

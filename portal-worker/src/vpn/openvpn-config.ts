@@ -1,5 +1,5 @@
 /**
- * The OpenVPN client configuration (eduvpn.md §2.2) and the tls-crypt key format. Everything is
+ * The OpenVPN client configuration (docs/eduvpn.md §2.2) and the tls-crypt key format. Everything is
  * inline so the file is the whole credential; the apps append `script-security 0` themselves.
  */
 import type { ProfileConfig } from '../domain/profile.ts';
@@ -30,7 +30,7 @@ function remotesOf(proto: Proto, ports: readonly number[], random: () => number)
 
 /**
  * At most four remotes, UDP first unless the client prefers TCP. Each OpenVPN process listens on one
- * port, so the random choice is what spreads clients across processes (eduvpn.md §2.2).
+ * port, so the random choice is what spreads clients across processes (docs/eduvpn.md §2.2).
  */
 export function selectRemotes(udpPorts: readonly number[], tcpPorts: readonly number[], preferTcp: boolean, random: () => number): Remote[] {
   const udp = remotesOf('udp', udpPorts, random);

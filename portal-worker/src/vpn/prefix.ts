@@ -1,6 +1,6 @@
 /**
  * Prefix arithmetic for WireGuard `AllowedIPs`: union of the include list minus the exclude list,
- * written back as the fewest CIDR prefixes. Upstream eduVPN does real subtraction too (eduvpn.md
+ * written back as the fewest CIDR prefixes. Upstream eduVPN does real subtraction too (docs/eduvpn.md
  * §2.1); WireGuard has no "except" syntax, so `0.0.0.0/0` minus a LAN must become covering prefixes.
  */
 import { parseCidr, size, type Cidr, type Family } from '../domain/ip.ts';

@@ -1,5 +1,5 @@
 /**
- * The WireGuard client configuration, line for line as eduvpn.md §2.1. The apps (eduvpn-common)
+ * The WireGuard client configuration, line for line as docs/eduvpn.md §2.1. The apps (eduvpn-common)
  * read the comment header and rewrite the file, so order and spelling are part of the wire format.
  */
 import type { ProfileConfig } from '../domain/profile.ts';
@@ -32,13 +32,13 @@ export interface WireguardClientInput {
   profile: WireguardProfile;
   /** The authorization's expiry, the same instant as the `Expires` header. */
   expiresAt: Date;
-  /** This node's WireGuard ranges for the profile (eduvpn.md §2.4: every node has its own). */
+  /** This node's WireGuard ranges for the profile (docs/eduvpn.md §2.4: every node has its own). */
   rangeFour: Range;
   rangeSix: Range;
   /** The client's allocated pair (from addresses.ts). */
   ipFour: string;
   ipSix: string;
-  /** Only for portal downloads; API clients insert their own key (eduvpn.md §1.3). */
+  /** Only for portal downloads; API clients insert their own key (docs/eduvpn.md §1.3). */
   privateKey?: string;
   nodePublicKey: string;
   /** The node's host name and the WireGuard listen port. */

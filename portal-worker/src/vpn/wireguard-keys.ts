@@ -1,5 +1,5 @@
 /**
- * WireGuard key pairs made in the Worker, for portal downloads (eduvpn.md §2.1: the portal fills
+ * WireGuard key pairs made in the Worker, for portal downloads (docs/eduvpn.md §2.1: the portal fills
  * in `PrivateKey`). Keys are base64 of 32 bytes, as `wg genkey` / `wg pubkey` print them.
  */
 

@@ -5,7 +5,7 @@ import { ID, tableOptions } from './helpers.ts';
 export const m0005_connection_log: Migration = {
   name: '0005_connection_log',
   async up({ db, dialect }) {
-    // No foreign keys: the log outlives users, profiles and nodes (eduvpn.md §4: "delete except logs").
+    // No foreign keys: the log outlives users, profiles and nodes (docs/eduvpn.md §4: "delete except logs").
     await tableOptions(
       db.schema
         .createTable('connection_log')
