@@ -1,7 +1,7 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger, WireguardBackend, WireguardInterfaceSpec, WireguardObserved, WireguardPeerSpec, WireguardPeerState } from './backends/types.ts';
+import { x25519PublicKey } from './wireguard/keys.ts';
 
 /** What the fake "kernel" holds; also the shape of `<stateDir>/fake-peers.json`. */
 export interface FakeWireguardState {
@@ -77,8 +77,7 @@ async function nodeKey(stateDir: string): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch {
-    const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
-    const key = Buffer.from(jwk.x as string, 'base64url').toString('base64');
+    const key = x25519PublicKey();
     await writeAtomic(file, `${key}\n`);
     return key;
   }

@@ -4,12 +4,10 @@
  * supervision and adoption by a later agent. Needs root, openvpn, openssl and iproute2.
  */
 import '@abraham/reflection';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, type webcrypto } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { ProfileOnNode } from '@edgeport/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueClientCertificate, issueServerCertificate, loadCa, type Ca, type IssuedPem } from '../../portal-worker/src/vpn/ca.ts';
@@ -17,6 +15,9 @@ import { generateTlsCryptKey, openvpnClientConfig } from '../../portal-worker/sr
 import type { Logger, OpenvpnBackend, OpenvpnEvent, OpenvpnProcessSpec } from '../src/backends/types.ts';
 import { createOpenvpnBackend } from '../src/openvpn/backend.ts';
 import { serverProcesses } from '../src/openvpn/server-config.ts';
+import { createRunner } from '../src/wireguard/run.ts';
+import { exitWithin, spawnHelper, stopHelper, within, type Helper } from './support/process.ts';
+import { onHardHang } from './support/watchdog.ts';
 
 // The portal's CA module names the WebCrypto key types as globals (Workers and DOM have them);
 // this workspace compiles without DOM, where @types/node keeps them under `crypto.webcrypto`.
@@ -25,7 +26,9 @@ declare global {
   type CryptoKeyPair = webcrypto.CryptoKeyPair;
 }
 
-const run = promisify(execFile);
+const runner = createRunner();
+/** execFile's shape on the bounded runner: a command that hangs is killed and named (30 s). */
+const run = async (file: string, args: string[]) => ({ stdout: await runner([file, ...args]) });
 const netns = `ep-ovpn-${randomBytes(3).toString('hex')}`;
 const PORTS = [11940, 11941, 11942] as const;
 const notAfter = new Date(Date.now() + 86_400_000);
@@ -37,7 +40,7 @@ let ca: Ca;
 let tlsCrypt = '';
 let serverCert = '';
 const certs: Record<string, IssuedPem> = {};
-const clientProcs: ChildProcess[] = [];
+const clientProcs: Helper[] = [];
 const backends: OpenvpnBackend[] = [];
 
 const logs: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
@@ -87,10 +90,14 @@ function specsFor(udpPorts: number[]): OpenvpnProcessSpec[] {
 }
 
 interface Client {
-  p: ChildProcess;
+  h: Helper;
   log(): string;
-  exit: Promise<number | null>;
 }
+
+// A refused or halted client ends by itself within seconds; this bounds a wait for one that does not.
+const CLIENT_EXIT_MS = 20_000;
+/** The client's exit code; it is killed and the wait rejects if it does not end in time. */
+const exitOf = async (c: Client) => (await exitWithin(c.h, CLIENT_EXIT_MS)).code;
 
 /** A real OpenVPN client in the namespace, with the portal's client config pointed at one port. */
 async function startClient(name: string, port: number): Promise<Client> {
@@ -112,26 +119,21 @@ async function startClient(name: string, port: number): Promise<Client> {
   });
   const file = join(dir, `${name}-${port}.ovpn`);
   await writeFile(file, config, { mode: 0o600 });
-  let out = '';
-  const p = spawn('ip', ['netns', 'exec', netns, 'openvpn', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  clientProcs.push(p);
-  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-  return { p, log: () => out, exit };
+  const h = spawnHelper(`openvpn client ${name} on port ${port}`, ['ip', 'netns', 'exec', netns, 'openvpn', '--config', file]);
+  clientProcs.push(h);
+  return { h, log: () => h.output() };
 }
 
 async function up(c: Client): Promise<void> {
   await waitUntil(() => `Initialization Sequence Completed; client log:\n${c.log()}`, () => {
     if (/Initialization Sequence Completed/.test(c.log())) return true;
-    if (c.p.exitCode !== null) throw new Error(`client exited:\n${c.log()}`);
+    if (c.h.exit() !== null) throw new Error(`client exited:\n${c.log()}`);
     return false;
   });
 }
 
 async function stopClient(c: Client): Promise<void> {
-  if (c.p.exitCode === null && c.p.signalCode === null) c.p.kill('SIGTERM');
-  await c.exit;
+  await stopHelper(c.h);
 }
 
 const pidOf = async (name: string) => Number.parseInt(await readFile(join(runDir, `${name}.pid`), 'utf8'), 10);
@@ -155,7 +157,12 @@ function newBackend(): OpenvpnBackend {
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('network namespaces and tun devices need root');
   for (const tool of ['openvpn', 'openssl', 'ip']) await run('sh', ['-c', `command -v ${tool}`]);
+  // Should the worker hang for good (afterAll never runs), the watchdog ends every process in the
+  // namespace (servers and clients alike), then the namespace; registered first, undone last.
+  onHardHang({ argv: ['ip', 'netns', 'del', netns] });
+  onHardHang({ argv: ['sh', '-c', `ip netns pids ${netns} | xargs -r kill -9`] });
   dir = await mkdtemp(join(tmpdir(), 'ep-ovpn-'));
+  onHardHang({ path: dir });
   runDir = join(dir, 'run');
   stateDir = join(dir, 'state');
   await run('ip', ['netns', 'add', netns]);
@@ -167,7 +174,7 @@ beforeAll(async () => {
   const keyPath = join(dir, 'server.key');
   await run('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', keyPath]);
   await chmod(keyPath, 0o600);
-  const { stdout: csrPem } = await run('openssl', ['req', '-new', '-key', keyPath, '-subj', '/CN=node0', '-outform', 'PEM'], { encoding: 'utf8' });
+  const { stdout: csrPem } = await run('openssl', ['req', '-new', '-key', keyPath, '-subj', '/CN=node0', '-outform', 'PEM']);
   serverCert = (await issueServerCertificate(ca, { csrPem, commonName: 'node0.example.org', profileId: 'p1', notAfter })).certPem;
   tlsCrypt = generateTlsCryptKey();
   // alice and erin are allowed on p1; mallory is unknown; carol's certificate was issued for p2
@@ -180,21 +187,22 @@ beforeAll(async () => {
 afterAll(async () => {
   const errors: unknown[] = [];
   const attempt = (work: () => Promise<unknown>) => work().catch((e: unknown) => errors.push(e));
-  for (const b of backends) await attempt(() => b.close(true));
-  for (const p of clientProcs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  // close(true) gives each server 5 s after SIGTERM; the bound is for a close that never ends.
+  for (const b of backends) await attempt(() => within(b.close(true), 30_000, () => 'backend.close(true) did not finish within 30 s'));
+  for (const h of clientProcs) await attempt(() => stopHelper(h, 2_000));
   // Whatever a failed test left running: every server this file started has a pid file.
   const pidFiles = runDir ? await readdir(runDir).catch((): string[] => []) : [];
   for (const f of pidFiles.filter((f) => f.endsWith('.pid'))) {
     const pid = Number.parseInt(await readFile(join(runDir, f), 'utf8'), 10);
-    if (await alive(pid)) process.kill(pid, 'SIGKILL');
+    if (await alive(pid)) await attempt(async () => process.kill(pid, 'SIGKILL'));
   }
   await sleep(200);
   await attempt(() => run('ip', ['netns', 'del', netns]));
   if (dir) await attempt(() => rm(dir, { recursive: true, force: true }));
-  const { stdout } = await run('ip', ['netns', 'list'], { encoding: 'utf8' });
+  const { stdout } = await run('ip', ['netns', 'list']);
   expect(stdout).not.toContain(netns);
-  if (errors.length) throw new AggregateError(errors, 'cleanup failed');
-});
+  if (errors.length) throw new AggregateError(errors, `cleanup failed: ${errors.map(String).join('; ')}`);
+}, 60_000);
 
 describe('OpenVPN backend with real servers and clients', () => {
   let backend: OpenvpnBackend;
@@ -214,7 +222,7 @@ describe('OpenVPN backend with real servers and clients', () => {
       expect(await alive(await pidOf(name))).toBe(true);
     }
     expect((await stat(runDir)).mode & 0o777).toBe(0o700);
-    const { stdout: links } = await run('ip', ['-n', netns, '-o', 'link', 'show'], { encoding: 'utf8' });
+    const { stdout: links } = await run('ip', ['-n', netns, '-o', 'link', 'show']);
     expect(links).toMatch(/: tun0: /);
     expect(links).toMatch(/: tun1: /);
 
@@ -250,7 +258,7 @@ describe('OpenVPN backend with real servers and clients', () => {
   it('refuses a valid certificate whose CN is not in the allowed set', async () => {
     const mallory = await startClient('mallory', PORTS[0]);
     await waitUntil('AUTH_FAILED', () => /AUTH_FAILED/.test(mallory.log()));
-    await mallory.exit;
+    await exitOf(mallory);
     expect(mallory.log()).not.toMatch(/Initialization Sequence Completed/);
     expect(logs).toContainEqual({ level: 'info', msg: 'openvpn: client refused', fields: { process: 'p1-0', commonName: 'mallory', reason: 'unknown certificate' } });
     expect(events.some((e) => e.commonName === 'mallory')).toBe(false);
@@ -261,7 +269,7 @@ describe('OpenVPN backend with real servers and clients', () => {
     const dave = await startClient('dave', PORTS[0]);
     for (const c of [carol, dave]) {
       await waitUntil('AUTH_FAILED', () => /AUTH_FAILED/.test(c.log()));
-      await c.exit;
+      await exitOf(c);
       expect(c.log()).not.toMatch(/Initialization Sequence Completed/);
     }
     expect(logs).toContainEqual({ level: 'info', msg: 'openvpn: client refused', fields: { process: 'p1-1', commonName: 'carol', reason: 'certificate OU does not name this profile' } });
@@ -281,7 +289,7 @@ describe('OpenVPN backend with real servers and clients', () => {
 
   it('halts a connected client whose CN leaves the allowed set', async () => {
     await backend.setAllowed(new Map([['erin', 'p1']]));
-    expect(await alice.exit).toBe(0);
+    expect(await exitOf(alice)).toBe(0);
     expect(alice.log()).toMatch(/Halt command was pushed by server/);
     expect(alice.log()).toMatch(/process exiting/);
     expect(logs.some((l) => l.msg === 'openvpn: halting client no longer allowed' && l.fields.commonName === 'alice')).toBe(true);
@@ -291,7 +299,7 @@ describe('OpenVPN backend with real servers and clients', () => {
     // Halted, not merely restarted: the client does not come back, and would be refused anyway.
     const again = await startClient('alice', PORTS[0]);
     await waitUntil('AUTH_FAILED', () => /AUTH_FAILED/.test(again.log()));
-    await again.exit;
+    await exitOf(again);
   });
 
   it('restarts only the server whose config changed', async () => {
@@ -363,7 +371,7 @@ describe('OpenVPN backend with real servers and clients', () => {
     await backend.close(true);
     expect(await alive(pid)).toBe(false);
     expect(await readdir(runDir)).toEqual([]);
-    const { stdout: links } = await run('ip', ['-n', netns, '-o', 'link', 'show'], { encoding: 'utf8' });
+    const { stdout: links } = await run('ip', ['-n', netns, '-o', 'link', 'show']);
     expect(links).not.toMatch(/tun/);
     await expect(backend.ensureProcesses([])).rejects.toThrow(/closed/);
   });

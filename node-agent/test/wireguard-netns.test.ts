@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger, WireguardBackend, WireguardPeerSpec } from '../src/backends/types.ts';
 import { createWireguardBackend } from '../src/wireguard/backend.ts';
+import { x25519PublicKey } from '../src/wireguard/keys.ts';
 import { CommandError, createRunner, type Runner } from '../src/wireguard/run.ts';
+import { processesWithArgv, spawnHelper, stopHelper, waitForOutput, type Helper } from './support/process.ts';
+import { onHardHang } from './support/watchdog.ts';
 
 // Real wg, wireguard-go and iproute2 in two network namespaces joined by a veth pair: the server
 // namespace runs the backend under test, the client namespace a second backend acting as a client.
@@ -36,13 +38,6 @@ function recording(inner: Runner): { run: Runner; calls: string[][] } {
   return { calls, run: (argv, options) => (calls.push([...argv]), inner(argv, options)) };
 }
 
-function x25519PublicKey(): string {
-  const { publicKey } = generateKeyPairSync('x25519');
-  const x = publicKey.export({ format: 'jwk' }).x;
-  if (!x) throw new Error('no x25519 public key');
-  return Buffer.from(x, 'base64url').toString('base64');
-}
-
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 // A UDP echo on the server's tunnel address stands in for ping (no ping binary on this machine,
@@ -64,7 +59,8 @@ setTimeout(() => process.exit(3), Number(ms));`;
 /** True when a datagram from the client namespace to `addr` comes back within `ms`. */
 async function echoes(addr: string, ms: number): Promise<boolean> {
   try {
-    await inC([process.execPath, '-e', echoProbeJs, addr, String(ms)]);
+    // The probe ends itself at `ms`; the runner's bound is only for a probe that cannot.
+    await inC([process.execPath, '-e', echoProbeJs, addr, String(ms)], { timeoutMs: ms + 10_000 });
     return true;
   } catch (e) {
     if (e instanceof CommandError && e.exitCode === 3) return false;
@@ -72,22 +68,40 @@ async function echoes(addr: string, ms: number): Promise<boolean> {
   }
 }
 
-const echoServers: ChildProcess[] = [];
+const ECHO_READY_MS = 10_000;
+const echoServers: Helper[] = [];
 async function startEchoServer(addr: string): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', nsS, process.execPath, '-e', echoServerJs, addr], { stdio: ['ignore', 'pipe', 'inherit'] });
-  echoServers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    child.on('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
-  });
+  const echo = spawnHelper(`UDP echo server on ${addr} in ${nsS}`, ['ip', 'netns', 'exec', nsS, process.execPath, '-e', echoServerJs, addr]);
+  echoServers.push(echo);
+  await waitForOutput(echo, /ready/, ECHO_READY_MS);
 }
 
 let stateS: string;
 let stateC: string;
 
+// What this file makes, for afterAll and, should the worker hang for good, for the watchdog.
+const ours = [
+  [nsS, ifS],
+  [nsS, ifNever],
+  [nsC, ifC],
+] as const;
+const socketOf = (dev: string) => join(UAPI, `${dev}.sock`);
+
 beforeAll(async () => {
+  // Registered first, undone last: namespaces go after the interfaces, sockets and processes in
+  // them (wireguard-go and the echo servers run inside, so `ip netns pids` finds them).
+  for (const ns of [nsS, nsC]) {
+    onHardHang({ argv: ['ip', 'netns', 'del', ns] });
+    onHardHang({ argv: ['sh', '-c', `ip netns pids ${ns} | xargs -r kill -9`] });
+  }
+  for (const [ns, dev] of ours) {
+    onHardHang({ argv: ['ip', '-n', ns, 'link', 'del', dev] });
+    // Removing the socket makes a wireguard-go whose link is already gone exit as well.
+    onHardHang({ path: socketOf(dev) });
+  }
   stateS = await mkdtemp(join(tmpdir(), 'ep-wg-s-'));
   stateC = await mkdtemp(join(tmpdir(), 'ep-wg-c-'));
+  for (const dir of [stateS, stateC]) onHardHang({ path: dir });
   await host(['ip', 'netns', 'add', nsS]);
   await host(['ip', 'netns', 'add', nsC]);
   await inS(['ip', 'link', 'add', 'veth-s', 'type', 'veth', 'peer', 'name', 'veth-c', 'netns', nsC]);
@@ -98,25 +112,43 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  for (const child of echoServers) child.kill();
+const CLEANUP_WAIT_MS = 5_000;
+
+/** Runs every cleanup step even when one fails; returns what went wrong. */
+async function cleanUp(): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const step = (work: () => Promise<unknown>) => work().catch((e: unknown) => errors.push(e));
+  for (const echo of echoServers) await step(() => stopHelper(echo, 2_000));
   // Deleting the link makes wireguard-go exit and remove its UAPI socket.
-  const ours = [
-    [nsS, ifS],
-    [nsS, ifNever],
-    [nsC, ifC],
-  ] as const;
-  for (const [ns, dev] of ours) await host(['ip', '-n', ns, 'link', 'del', dev]).catch(() => {});
-  const deadline = Date.now() + 5_000;
-  const left = async () => (await Promise.all(ours.map(([, dev]) => exists(join(UAPI, `${dev}.sock`))))).some(Boolean);
-  while ((await left()) && Date.now() < deadline) await sleep(50);
-  for (const ns of [nsS, nsC]) await host(['ip', 'netns', 'del', ns]).catch(() => {});
-  if (stateS) await rm(stateS, { recursive: true, force: true });
-  if (stateC) await rm(stateC, { recursive: true, force: true });
+  for (const [ns, dev] of ours) await step(() => host(['ip', '-n', ns, 'link', 'del', dev], { timeoutMs: CLEANUP_WAIT_MS }).catch(() => {}));
+  const deadline = Date.now() + CLEANUP_WAIT_MS;
+  while ((await ourSocketsLeft()).length > 0 && Date.now() < deadline) await sleep(50);
+  // A wireguard-go that did not go with its link (a test failed half-way, a namespace went first).
+  for (const [, dev] of ours) {
+    for (const pid of await processesWithArgv(['wireguard-go', dev])) await step(async () => process.kill(pid, 'SIGKILL'));
+  }
+  for (const sock of await ourSocketsLeft()) await step(() => rm(sock, { force: true }));
+  for (const ns of [nsS, nsC]) await step(() => host(['ip', 'netns', 'del', ns], { timeoutMs: CLEANUP_WAIT_MS }).catch(() => {}));
+  for (const dir of [stateS, stateC]) if (dir) await step(() => rm(dir, { recursive: true, force: true }));
+  return errors;
+}
+
+async function ourSocketsLeft(): Promise<string[]> {
+  const socks = ours.map(([, dev]) => socketOf(dev));
+  const present = await Promise.all(socks.map(exists));
+  return socks.filter((_, i) => present[i]);
+}
+
+afterAll(async () => {
+  const errors = await cleanUp();
   const netns = await host(['ip', 'netns', 'list']);
-  if (netns.includes(id)) throw new Error(`namespaces left behind: ${netns}`);
-  if (await left()) throw new Error('wireguard-go UAPI sockets left behind');
-});
+  if (netns.includes(id)) errors.push(new Error(`namespaces left behind: ${netns}`));
+  const socks = await ourSocketsLeft();
+  if (socks.length > 0) errors.push(new Error(`wireguard-go UAPI sockets left behind: ${socks.join(', ')}`));
+  const daemons = (await Promise.all(ours.map(([, dev]) => processesWithArgv(['wireguard-go', dev])))).flat();
+  if (daemons.length > 0) errors.push(new Error(`wireguard-go processes left behind: ${daemons.join(', ')}`));
+  if (errors.length > 0) throw new AggregateError(errors, `cleanup of ${nsS}/${nsC} failed: ${errors.map(String).join('; ')}`);
+}, 40_000);
 
 describe('WireGuard backend against real wg, wireguard-go and iproute2', () => {
   let server: WireguardBackend;

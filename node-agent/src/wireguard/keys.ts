@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../backends/types.ts';
@@ -9,6 +9,32 @@ const KEY_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 export function isWireguardKey(s: string): boolean {
   return KEY_RE.test(s);
+}
+
+// The DER SubjectPublicKeyInfo of an X25519 key is this fixed header, then the 32 key bytes.
+const X25519_SPKI_HEADER = Buffer.from('302a300506032b656e032100', 'hex');
+
+/**
+ * The public half of a fresh X25519 key pair, in base64 as wg prints it; the private half is
+ * dropped. For the fake backend's node key and for tests (a real node's key is `wg genkey` in a
+ * file, see below).
+ *
+ * Both halves are encoded by the key generation itself, so no KeyObject is ever exported: Node
+ * 20's `KeyObject.export()` holds the key's mutex while it allocates the result, a garbage
+ * collection at that moment can destroy the finished keygen job, and that destructor takes the
+ * same mutex. The thread then waits on itself forever, timers included (the node-agent tier froze
+ * that way inside `generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' })`).
+ */
+export function x25519PublicKey(): string {
+  const { publicKey } = generateKeyPairSync('x25519', {
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  const header = publicKey.subarray(0, X25519_SPKI_HEADER.length);
+  if (publicKey.length !== X25519_SPKI_HEADER.length + 32 || !header.equals(X25519_SPKI_HEADER)) {
+    throw new Error('x25519 key generation returned an unexpected SPKI encoding');
+  }
+  return publicKey.subarray(X25519_SPKI_HEADER.length).toString('base64');
 }
 
 /**
