@@ -1,12 +1,13 @@
 // `npx tsx bench/connect.ts [users] [concurrency]`: /api/v3/connect throughput and latency in
 // workerd through Miniflare's API (not `wrangler dev`, which logs and proxies every request),
 // on D1 and on MariaDB through the PlanetScale driver, in one run so they compare as ratios.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { makeSecrets } from '../scripts/secrets.ts';
 import { signToken, signingKeys } from '../portal-worker/src/oauth/tokens.ts';
 import { createDatabase, dropDatabase, startPsdbServer } from '../test/psdb/server.ts';
+import { x25519PublicKey } from '../node-agent/src/wireguard/keys.ts';
 import { buildBundle } from './support/bundle.ts';
 import { ORIGIN, portalMiniflare, Session, SETUP_TOKEN } from './support/portal.ts';
 import { percentile, record } from './support/report.ts';
@@ -15,10 +16,8 @@ const USERS = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
 const LEVELS = [1, CONCURRENCY];
 
-function wgPublicKey(): string {
-  const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
-  return Buffer.from(jwk.x as string, 'base64url').toString('base64');
-}
+// No KeyObject export (Node 20 can deadlock in it under GC): see node-agent's x25519PublicKey.
+const wgPublicKey = x25519PublicKey;
 
 interface RunResult {
   label: string;

@@ -10,7 +10,7 @@
 // Defaults: 200 connects at concurrency 1 and 500 at concurrency 8 per case, peer counts
 // 10000,50000. Needs root (namespaces), wg and wireguard-go.
 import { execFileSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { Miniflare } from 'miniflare';
 import { makeSecrets } from '../scripts/secrets.ts';
 import { signToken, signingKeys } from '../portal-worker/src/oauth/tokens.ts';
 import { AgentProcess, buildAgent, enrollAgent, memoryKiB, until } from './support/agent.ts';
+import { x25519PublicKey } from '../node-agent/src/wireguard/keys.ts';
 import { buildBundle } from './support/bundle.ts';
 import { BenchNetns, relayHere, wireguardGoPid } from './support/netns.ts';
 import { portalMiniflare, SETUP_TOKEN } from './support/portal.ts';
@@ -59,10 +60,8 @@ const netns = new BenchNetns(RUN_ID, onCleanup);
 
 const sh = (argv: string[]) => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
 
-function wgPublicKey(): string {
-  const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
-  return Buffer.from(jwk.x as string, 'base64url').toString('base64');
-}
+// No KeyObject export (Node 20 can deadlock in it under GC): see node-agent's x25519PublicKey.
+const wgPublicKey = x25519PublicKey;
 
 /** Deterministic, distinct, valid WireGuard public keys (any 32 bytes are a Curve25519 u-coordinate). */
 const seededKey = (i: number) => createHash('sha256').update(`edgeport bench peer ${i}`).digest('base64');

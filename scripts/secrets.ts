@@ -4,7 +4,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createCa } from '../portal-worker/src/vpn/ca.ts';
 
 export async function makeSecrets(): Promise<Record<string, string>> {
-  const signing = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+  // Encoded by the key generation itself: Node 20 can deadlock in KeyObject.export() under GC.
+  const signing = generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } }).privateKey.toString('base64');
   const ca = await createCa({ commonName: 'Edgeport VPN CA', notAfter: new Date(Date.now() + 10 * 365 * 86_400_000) });
   return {
     OAUTH_SIGNING_KEY: signing,

@@ -1,4 +1,5 @@
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { x25519PublicKey } from '../../node-agent/src/wireguard/keys.ts';
 import { HttpBrowser } from './browser.ts';
 
 const CLIENT_ID = 'org.eduvpn.app.linux';
@@ -42,7 +43,5 @@ export async function appDisconnect(origin: string, token: string): Promise<numb
   return (await fetch(`${origin}/api/v3/disconnect`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status;
 }
 
-/** A real X25519 public key in WireGuard's base64 form. */
-export function wgKey(): string {
-  return Buffer.from(generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x as string, 'base64url').toString('base64');
-}
+/** A real X25519 public key in WireGuard's base64 form (no KeyObject export: see node-agent's x25519PublicKey). */
+export const wgKey = x25519PublicKey;
