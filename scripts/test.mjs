@@ -22,14 +22,17 @@ console.log('• type-checking');
 for (const project of ['schema', 'portal-worker', 'node-agent', 'test', 'bench']) run('npx', ['tsc', '-p', `${project}/tsconfig.json`]);
 
 const out = mkdtempSync(join(tmpdir(), 'edgeport-test-'));
+// Each tier's bound (minutes): a tier past it is killed and counted as failed, with a message.
+// vitest's own timeouts cannot fire in a worker whose thread is stuck (the node-agent tier once
+// froze inside a crypto call), and CI stops the whole run at 90 minutes without saying where.
 const tiers = [
-  { name: 'worker (workerd, D1, Durable Objects, MariaDB via PlanetScale driver)', config: 'portal-worker/vitest.config.ts' },
-  { name: 'node agent (its modules; backends against real wg, wireguard-go, openvpn in namespaces)', config: 'node-agent/vitest.config.ts' },
-  { name: 'black-box (Miniflare, MariaDB, real drivers, Chromium)', config: 'test/vitest.config.ts' },
+  { name: 'worker (workerd, D1, Durable Objects, MariaDB via PlanetScale driver)', config: 'portal-worker/vitest.config.ts', minutes: 20 },
+  { name: 'node agent (its modules; backends against real wg, wireguard-go, openvpn in namespaces)', config: 'node-agent/vitest.config.ts', minutes: 10 },
+  { name: 'black-box (Miniflare, MariaDB, real drivers, Chromium)', config: 'test/vitest.config.ts', minutes: 20 },
   // `npm run test:journeys`: the README's and infra/README.md's commands walked as a person walks them.
-  { name: 'journeys (npm start in a fresh copy, the pages in Chromium, an app, pings through real tunnels)', script: 'test:journeys' },
+  { name: 'journeys (npm start in a fresh copy, the pages in Chromium, an app, pings through real tunnels)', script: 'test:journeys', minutes: 15 },
   // `npm run test:e2e` runs this tier alone: real tunnels through real agents, and the failures.
-  { name: 'end to end (real tunnels in namespaces, outages)', script: 'test:e2e' },
+  { name: 'end to end (real tunnels in namespaces, outages)', script: 'test:e2e', minutes: 15 },
 ];
 let passed = 0;
 let failed = 0;
@@ -40,11 +43,17 @@ for (const tier of tiers) {
   const report = join(out, `${tiers.indexOf(tier)}.json`);
   const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
   const [cmd, args] = tier.script ? ['npm', ['run', '--silent', tier.script, '--', ...reporters]] : ['npx', ['vitest', 'run', '--config', tier.config, ...reporters]];
-  const r = spawnSync(cmd, args, {
+  // coreutils `timeout` runs the tier in a process group of its own and signals all of it
+  // (vitest's workers too): TERM at the bound, KILL 20 s later if anything is still there.
+  const r = spawnSync('timeout', ['--kill-after=20', `${tier.minutes}m`, cmd, ...args], {
     cwd: root,
     env: { ...wranglerEnv, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
     stdio: 'inherit',
   });
+  if (r.status === 124 || r.status === 137) {
+    console.error(`\n✗ the ${tier.name} tier did not finish within ${tier.minutes} minutes and was stopped; its report above shows how far it got`);
+    failed += 1;
+  }
   try {
     const json = JSON.parse(readFileSync(report, 'utf8'));
     passed += json.numPassedTests;
