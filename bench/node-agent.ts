@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Miniflare } from 'miniflare';
+import type { Miniflare } from 'miniflare';
 import { makeSecrets } from '../scripts/secrets.ts';
 import { signToken, signingKeys } from '../portal-worker/src/oauth/tokens.ts';
 import { AgentProcess, buildAgent, enrollAgent, memoryKiB, until } from './support/agent.ts';
@@ -422,7 +422,7 @@ const HANG_NOTE =
 const countAt = (concurrency: number) => (concurrency === 1 ? SEQUENTIAL : CONNECTS);
 
 /** One case: a warm-up connect (not counted), then each concurrency level with its own users. */
-async function connectCase(portal: Portal, label: string, nodes: string, secret: string): Promise<{ levels: ConnectRun[]; handed: Handed[] }> {
+async function connectCase(portal: Portal, label: string, _nodes: string, secret: string): Promise<{ levels: ConnectRun[]; handed: Handed[] }> {
   const users = await seedUsers(portal.db, secret, 'u', 1 + LEVELS.reduce((n, c) => n + countAt(c), 0));
   const warm = await runConnects(portal.origin, 'bench', users.slice(0, 1), 1);
   if (warm.ok !== 1) throw new Error(`${label}: warm-up connect failed: ${[...warm.errors.values()].join('; ')}`);

@@ -32,6 +32,7 @@ export function ensureDependencies() {
 
 /** The Debian packages the test tiers use; installed only when running as root and missing. */
 export function ensureDebianPackages(packages) {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template.
   const missing = packages.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p.pkg], { encoding: 'utf8' }).stdout?.includes('install ok installed') !== true);
   if (!missing.length) return [];
   if (process.getuid?.() !== 0) return missing.map((p) => p.pkg);

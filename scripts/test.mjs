@@ -20,6 +20,9 @@ if (mariadb.status !== 0) {
 
 console.log('• type-checking');
 for (const project of ['schema', 'portal-worker', 'node-agent', 'test', 'bench']) run('npx', ['tsc', '-p', `${project}/tsconfig.json`]);
+// One formatter and linter for the whole tree (biome.json); `npm run format` fixes the formatting.
+console.log('• lint and format check (npm run lint)');
+run('npx', ['biome', 'check', '.']);
 
 const out = mkdtempSync(join(tmpdir(), 'edgeport-test-'));
 // Each tier's bound (minutes): a tier past it is killed and counted as failed, with a message.

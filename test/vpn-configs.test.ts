@@ -167,7 +167,7 @@ describe('OpenVPN: CA, certificates and client config with openssl and openvpn',
     // The server really checks the chain: a certificate from another CA (same tls-crypt key) is refused.
     const otherCa = await createCa({ commonName: 'Someone else', notAfter });
     const foreign = await issueClientCertificate(await loadCa(otherCa.certPem, otherCa.keyPkcs8Pem), { commonName: 'intruder', profileId: 'employees', notAfter });
-    await writeFile(join(dir, 'foreign.ovpn'), clientConf.replace(/<cert>[^]*<\/key>/, `<cert>\n${foreign.certPem.trim()}\n</cert>\n<key>\n${foreign.keyPem.trim()}\n</key>`), { mode: 0o600 });
+    await writeFile(join(dir, 'foreign.ovpn'), clientConf.replace(/<cert>[\s\S]*<\/key>/, `<cert>\n${foreign.certPem.trim()}\n</cert>\n<key>\n${foreign.keyPem.trim()}\n</key>`), { mode: 0o600 });
     const intruder = start(['--config', join(dir, 'foreign.ovpn')]);
     await waitFor(server, /VERIFY ERROR: depth=0, error=unable to get local issuer certificate.*CN=intruder/, 15_000);
     expect(intruder.log()).not.toMatch(/Initialization Sequence Completed/);

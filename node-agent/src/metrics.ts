@@ -11,7 +11,7 @@ export interface MetricsState {
   reconnects: number;
 }
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 /** Prometheus text exposition format 0.0.4. Pure, so the exact text is tested. */
 export function renderMetrics(s: MetricsState): string {
@@ -19,7 +19,7 @@ export function renderMetrics(s: MetricsState): string {
   const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number, labels = '') => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}${labels} ${value}`);
   };
-  metric('edgeport_agent_info', 'gauge', 'Agent build information.', 1, `{version="${escape(s.version)}"}`);
+  metric('edgeport_agent_info', 'gauge', 'Agent build information.', 1, `{version="${escapeLabel(s.version)}"}`);
   metric('edgeport_agent_connected', 'gauge', 'Whether the node channel to the portal is open (1) or not (0).', s.connected ? 1 : 0);
   metric('edgeport_agent_applied_revision', 'gauge', 'Revision of the config applied on this node (-1: none yet).', s.appliedRevision ?? -1);
   metric('edgeport_agent_peers', 'gauge', 'WireGuard peers configured on the interface.', s.peers);

@@ -81,8 +81,7 @@ class Hub {
   refuse = false;
   upgrades = 0;
   private constructor(
-    private readonly server: Server,
-    private readonly wss: WebSocketServer,
+    private readonly server: Server,readonly _wss: WebSocketServer,
   ) {}
 
   static async start(nodeId: string, port = 0): Promise<Hub> {

@@ -35,7 +35,7 @@ const opts: ServerConfigOptions = {
 };
 
 const lines = (config: string) => config.split('\n');
-const valueOf = (config: string, key: string) => lines(config).find((l) => l.startsWith(`${key} `))?.slice(key.length + 1);
+const valueIn = (config: string, key: string) => lines(config).find((l) => l.startsWith(`${key} `))?.slice(key.length + 1);
 
 describe('serverProcesses', () => {
   it('gives the worked example four processes, UDP first, each with a /26 and a /112', () => {
@@ -46,13 +46,13 @@ describe('serverProcesses', () => {
       ['employees-2', 'employees'],
       ['employees-3', 'employees'],
     ]);
-    expect(specs.map((s) => [valueOf(s.config, 'proto'), valueOf(s.config, 'port'), valueOf(s.config, 'dev')])).toEqual([
+    expect(specs.map((s) => [valueIn(s.config, 'proto'), valueIn(s.config, 'port'), valueIn(s.config, 'dev')])).toEqual([
       ['udp6', '1194', 'tun2'],
       ['udp6', '1195', 'tun3'],
       ['udp6', '1196', 'tun4'],
       ['tcp6-server', '1194', 'tun5'],
     ]);
-    expect(specs.map((s) => [valueOf(s.config, 'server'), valueOf(s.config, 'server-ipv6'), valueOf(s.config, 'max-clients')])).toEqual([
+    expect(specs.map((s) => [valueIn(s.config, 'server'), valueIn(s.config, 'server-ipv6'), valueIn(s.config, 'max-clients')])).toEqual([
       ['172.18.131.0 255.255.255.192', 'fdb4:2da1:2f15:a488::/112', '61'],
       ['172.18.131.64 255.255.255.192', 'fdb4:2da1:2f15:a488::1:0/112', '61'],
       ['172.18.131.128 255.255.255.192', 'fdb4:2da1:2f15:a488::2:0/112', '61'],
@@ -137,21 +137,21 @@ describe('serverProcesses', () => {
 
   it('binds a given IPv4 address with udp/tcp-server and an IPv6 one with udp6/tcp6-server', () => {
     const v4 = serverProcesses(employees, { ...opts, listenOn: '192.0.2.10' });
-    expect(v4.map((s) => [valueOf(s.config, 'proto'), valueOf(s.config, 'local')])).toEqual([
+    expect(v4.map((s) => [valueIn(s.config, 'proto'), valueIn(s.config, 'local')])).toEqual([
       ['udp', '192.0.2.10'],
       ['udp', '192.0.2.10'],
       ['udp', '192.0.2.10'],
       ['tcp-server', '192.0.2.10'],
     ]);
     const v6 = serverProcesses(employees, { ...opts, listenOn: '::' });
-    expect(v6.map((s) => valueOf(s.config, 'proto'))).toEqual(['udp6', 'udp6', 'udp6', 'tcp6-server']);
-    expect(valueOf(v6[0]?.config ?? '', 'local')).toBe('::');
-    expect(valueOf(serverProcesses(employees, opts)[0]?.config ?? '', 'local')).toBeUndefined();
+    expect(v6.map((s) => valueIn(s.config, 'proto'))).toEqual(['udp6', 'udp6', 'udp6', 'tcp6-server']);
+    expect(valueIn(v6[0]?.config ?? '', 'local')).toBe('::');
+    expect(valueIn(serverProcesses(employees, opts)[0]?.config ?? '', 'local')).toBeUndefined();
   });
 
   it('puts ChaCha20 first on a node without AES instructions, and leaves user/group out when not given', () => {
     const config = serverProcesses(employees, { ...opts, preferAes: false, user: undefined, group: undefined })[0]?.config ?? '';
-    expect(valueOf(config, 'data-ciphers')).toBe('CHACHA20-POLY1305:AES-256-GCM');
+    expect(valueIn(config, 'data-ciphers')).toBe('CHACHA20-POLY1305:AES-256-GCM');
     expect(config).not.toMatch(/^(user|group) /m);
   });
 
@@ -174,8 +174,8 @@ describe('serverProcesses', () => {
       'push "route 10.1.0.0 255.255.0.0 net_gateway"',
     ]);
     // One process takes the whole range.
-    expect(valueOf(only?.config ?? '', 'server')).toBe('172.18.131.0 255.255.255.0');
-    expect(valueOf(only?.config ?? '', 'max-clients')).toBe('253');
+    expect(valueIn(only?.config ?? '', 'server')).toBe('172.18.131.0 255.255.255.0');
+    expect(valueIn(only?.config ?? '', 'max-clients')).toBe('253');
     // Search domains alone bring the DNS servers along, but not block-outside-dns.
     const withDomain = serverProcesses({ ...split, dns_search_domains: ['corp.example'] }, opts)[0]?.config ?? '';
     expect(lines(withDomain).filter((l) => /dhcp-option|block-outside/.test(l))).toEqual([
@@ -198,8 +198,8 @@ describe('serverProcesses', () => {
     expect(() => serverProcesses(withPorts(ports(3)), opts)).toThrow(/must be 1, 2, 4, 8, 16, 32 or 64/);
     expect(() => serverProcesses(withPorts(ports(128)), opts)).toThrow(/must be 1, 2, 4, 8, 16, 32 or 64/);
     expect(serverProcesses(withPorts(ports(64)), opts)).toHaveLength(64);
-    expect(valueOf(serverProcesses(withPorts(ports(64)), opts)[63]?.config ?? '', 'server')).toBe('10.0.252.0 255.255.252.0');
-    expect(valueOf(serverProcesses(withPorts(ports(64)), opts)[63]?.config ?? '', 'server-ipv6')).toBe('fd00::3f:0/112');
+    expect(valueIn(serverProcesses(withPorts(ports(64)), opts)[63]?.config ?? '', 'server')).toBe('10.0.252.0 255.255.252.0');
+    expect(valueIn(serverProcesses(withPorts(ports(64)), opts)[63]?.config ?? '', 'server-ipv6')).toBe('fd00::3f:0/112');
     // Each process needs at least a /29.
     expect(() => serverProcesses(withPorts(ports(8), '10.0.0.0/27'), opts)).toThrow(/too small for 8 processes/);
     expect(serverProcesses(withPorts(ports(4), '10.0.0.0/27'), opts)).toHaveLength(4);

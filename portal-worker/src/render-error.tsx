@@ -61,6 +61,6 @@ export function audienceForPath(path: string, accept: string | undefined): Audie
   if (path.startsWith('/oauth/token')) return 'oauth';
   if (path.startsWith('/api/v3/')) return 'vpn-api';
   if (path.startsWith('/admin/api/') || path.startsWith('/api/') || path.startsWith('/node/')) return 'problem';
-  if (accept && accept.includes('application/json') && !accept.includes('text/html')) return 'problem';
+  if (accept?.includes('application/json') && !accept.includes('text/html')) return 'problem';
   return 'html';
 }

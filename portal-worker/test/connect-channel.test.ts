@@ -3,7 +3,7 @@ import type { HubMessage } from '@edgeport/schema';
 import { dbFor, signedIn } from './helpers.ts';
 import { apiCall, appTokens } from './oauth-helpers.ts';
 import { provision, wgPublicKey } from './connect-helpers.ts';
-import { NodeSocket, TestNode, enrollNode, open } from './test-node.ts';
+import { type NodeSocket, TestNode, enrollNode, open } from './test-node.ts';
 
 const WG = { accept: 'application/x-wireguard-profile' };
 

@@ -1,6 +1,6 @@
 import { signToken, signingKeys } from '../src/oauth/tokens.ts';
 import { randomToken } from '../src/auth/crypto.ts';
-import { Browser, dbFor, makeUser, signedIn, unique, type Driver } from './helpers.ts';
+import { type Browser, dbFor, makeUser, signedIn, unique, type Driver } from './helpers.ts';
 import { env } from 'cloudflare:workers';
 import { TestNode, enrollNode } from './test-node.ts';
 

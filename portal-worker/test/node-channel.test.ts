@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { NodeSocket, open, portalFetch } from './test-node.ts';
+import { type NodeSocket, open, portalFetch } from './test-node.ts';
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '@edgeport/schema';
 import { catchUp } from '../src/channel/session-logic.ts';

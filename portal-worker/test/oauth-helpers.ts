@@ -1,5 +1,5 @@
 import { base64url } from '../src/auth/crypto.ts';
-import { Browser } from './helpers.ts';
+import type { Browser } from './helpers.ts';
 
 export const CLIENT_ID = 'org.eduvpn.app.linux';
 export const REDIRECT = 'http://127.0.0.1:43210/callback';

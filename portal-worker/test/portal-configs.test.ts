@@ -12,7 +12,7 @@ function changes(messages: HubMessage[]) {
   return messages.flatMap((m) => (m.type === 'delta' ? m.changes : []));
 }
 
-function unescape(html: string): string {
+function htmlUnescape(html: string): string {
   return html.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
 }
 
@@ -39,7 +39,7 @@ describe.each(DRIVERS)('portal configurations on %s', (driver: Driver) => {
     expect(html).toContain('<svg id="wg-qr" role="img" aria-label="QR code of the WireGuard configuration');
     expect(html).toMatch(/<path d="M4 4h7v1h-7z[^"]*" fill="#000"/);
     expect(html).not.toMatch(/style=/);
-    const config = unescape(html.match(/<textarea id="wg-config"[^>]*>([^<]*)<\/textarea>/)?.[1] ?? '');
+    const config = htmlUnescape(html.match(/<textarea id="wg-config"[^>]*>([^<]*)<\/textarea>/)?.[1] ?? '');
     expect(config).toMatch(/^# Portal: http:\/\/portal\.test\/\n# Profile: Employees \(/);
     const privateKey = config.match(/^PrivateKey = (\S+)$/m)?.[1] as string;
     expect(config.indexOf('PrivateKey = ')).toBeGreaterThan(config.indexOf('[Interface]'));

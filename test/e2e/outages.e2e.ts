@@ -13,7 +13,7 @@ import { wgKeyPair } from '../support/vpn-tools.ts';
 import { figure } from './figures.ts';
 import { readyWorld, sleep, TunnelKit, type OvpnTunnel, type WgTunnel } from './tunnel-kit.ts';
 import { pings } from './vpn-client.ts';
-import { USER_PASSWORD, WG_ACCEPT, World, type NodeHandle } from './world.ts';
+import { USER_PASSWORD, WG_ACCEPT, type World, type NodeHandle } from './world.ts';
 
 let w: World;
 let kit: TunnelKit;

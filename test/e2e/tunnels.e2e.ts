@@ -9,7 +9,7 @@ import { wgKeyPair } from '../support/vpn-tools.ts';
 import { figure } from './figures.ts';
 import { readyWorld, sleep, TunnelKit } from './tunnel-kit.ts';
 import { pings } from './vpn-client.ts';
-import { PROFILE, SESSIONS_SECONDS, WG_ACCEPT, World, type NodeHandle } from './world.ts';
+import { PROFILE, SESSIONS_SECONDS, WG_ACCEPT, type World, type NodeHandle } from './world.ts';
 
 let w: World;
 let kit: TunnelKit;

@@ -75,12 +75,18 @@ export class ManagementClient {
     const cur = this.current;
     if (!cur) return; // a reply nobody waits for (e.g. to a command of a timed-out predecessor)
     const { line } = m;
-    if (line.startsWith('ERROR:')) return this.settle(null, new ManagementError(`${cur.command.split(' ')[0]}: ${line.slice(6).trim()}`));
+    if (line.startsWith('ERROR:')) {
+      this.settle(null, new ManagementError(`${cur.command.split(' ')[0]}: ${line.slice(6).trim()}`));
+      return;
+    }
     if (!cur.multiline) {
-      if (line.startsWith('SUCCESS:')) return this.settle([line.slice(8).trim()]);
+      if (line.startsWith('SUCCESS:')) this.settle([line.slice(8).trim()]);
       return; // single-line commands answer with SUCCESS or ERROR only
     }
-    if (line === 'END') return this.settle(cur.lines);
+    if (line === 'END') {
+      this.settle(cur.lines);
+      return;
+    }
     cur.lines.push(line);
   }
 

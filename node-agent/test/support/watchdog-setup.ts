@@ -6,6 +6,7 @@ import { afterEach, beforeAll, beforeEach } from 'vitest';
 import { startWatchdog, watchdogFile, watchdogWhere } from './watchdog.ts';
 
 // vitest reads the first parameter's destructuring pattern to decide which fixtures to set up.
+// biome-ignore lint/correctness/noEmptyPattern: vitest requires the fixtures parameter to be a destructuring pattern.
 beforeAll(({}, suite) => {
   startWatchdog(suite.file.name);
   // Also when vitest runs a second file in this process.

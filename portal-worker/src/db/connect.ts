@@ -1,5 +1,5 @@
 import { castSafeIntegers } from './planetscale-cast.ts';
-import { CompiledQuery, Kysely, SqliteAdapter, type Compilable } from 'kysely';
+import { type CompiledQuery, Kysely, SqliteAdapter, type Compilable } from 'kysely';
 import { D1Dialect } from 'kysely-d1';
 import { isTransientTxError, type Database } from '@edgeport/schema';
 import type { Config } from '../config.ts';

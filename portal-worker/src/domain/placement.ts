@@ -10,7 +10,7 @@ import type { Db } from '../db/types.ts';
 import { AppError } from '../errors.ts';
 import type { AuditContext } from '../store/audit.ts';
 import { forgetWireguardStart, logWireguardStart } from '../store/connection-log.ts';
-import { deleteConfigsOfAuthorization, deleteExpiredPeers, usedAddresses } from '../store/configs.ts';
+import { type deleteConfigsOfAuthorization, deleteExpiredPeers, usedAddresses } from '../store/configs.ts';
 import type { servingNodes } from '../store/nodes.ts';
 import { ensureTlsCryptKey, wireguardOnNodesOf } from '../store/profiles.ts';
 import { candidateAt, candidateCount, indexOf } from '../vpn/addresses.ts';

@@ -39,8 +39,8 @@ apiV3.get('/info', async (c) => {
         vpn_proto_list: [...(p.openvpn ? ['openvpn'] : []), ...(p.wireguard ? ['wireguard'] : [])],
         vpn_proto_transport_list: [
           ...(p.wireguard ? ['wireguard+udp'] : []),
-          ...(p.openvpn && p.openvpn.udp_ports.length ? ['openvpn+udp'] : []),
-          ...(p.openvpn && p.openvpn.tcp_ports.length ? ['openvpn+tcp'] : []),
+          ...(p.openvpn?.udp_ports.length ? ['openvpn+udp'] : []),
+          ...(p.openvpn?.tcp_ports.length ? ['openvpn+tcp'] : []),
         ],
         default_gateway: p.default_gateway,
         dns_search_domain_list: p.dns_search_domains,

@@ -3,7 +3,7 @@ import type { AppEnv } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { clientIp, passwordLogin } from '../auth/login.ts';
 import { normalizeUserId } from '../domain/user-commands.ts';
-import { clearSessionCookie, csrf, csrfToken, requireUser, setSessionCookie } from '../middleware/session.ts';
+import { clearSessionCookie, csrf, requireUser, setSessionCookie } from '../middleware/session.ts';
 import { createSession, deleteSession } from '../store/sessions.ts';
 import { LoginPage } from '../views/login.tsx';
 import { pageContext } from '../views/page.ts';
