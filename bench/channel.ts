@@ -40,7 +40,9 @@ try {
   await api('/admin/api/profiles', { id: 'bench', display_name: 'Bench', host_name: 'vpn.example.org', wireguard: { range_four: '10.128.0.0/16', range_six: 'fd80::/64' } });
   await api('/admin/api/nodes', { id: 'node0', name: 'node0', host_name: 'node0.example.org', profiles: [{ profile_id: 'bench' }] });
   const { token: enrollment } = (await (await api('/admin/api/nodes/node0/enrollment', {})).json()) as { token: string };
-  const { credential } = (await (await call('/node/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node_id: 'node0', token: enrollment }) })).json()) as { credential: string };
+  const { credential } = (await (
+    await call('/node/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node_id: 'node0', token: enrollment }) })
+  ).json()) as { credential: string };
 
   const upgrade = await mf.dispatchFetch(`${ORIGIN}/node/ws`, { headers: { upgrade: 'websocket', authorization: `Bearer ${credential}`, 'x-edgeport-node': 'node0' } });
   const ws = upgrade.webSocket;
@@ -63,7 +65,12 @@ try {
   // A realistic report: 50 peers with counters, counts per profile and protocol.
   const peers = Array.from({ length: 50 }, () => ({ public_key: wgKey(), last_handshake: Date.now(), rx: 123456, tx: 654321 }));
   const report = JSON.stringify({ type: 'sessions', at: Date.now(), counts: [{ profile_id: 'bench', protocol: 'wireguard', count: 50 }], peers, clients: [] });
-  const lines: string[] = [`NodeChannel session reports: ${REPORTS} reports of 50 peers (${report.length} bytes each) on one socket, one object, production bundle in Miniflare.`, '', '| run | reports/s | MB/s |', '|---|---|---|'];
+  const lines: string[] = [
+    `NodeChannel session reports: ${REPORTS} reports of 50 peers (${report.length} bytes each) on one socket, one object, production bundle in Miniflare.`,
+    '',
+    '| run | reports/s | MB/s |',
+    '|---|---|---|',
+  ];
   for (const run of [1, 2]) {
     waiting = nextSnapshot();
     const t0 = performance.now();

@@ -29,24 +29,45 @@ interface RunResult {
   queries?: { total: number; inTx: number; transactions: number };
 }
 
-async function run(label: string, concurrency: number, bundle: string, secrets: Record<string, string>, extra: Record<string, string>, counter?: { total: number; inTx: number; transactions: number }): Promise<RunResult> {
+async function run(
+  label: string,
+  concurrency: number,
+  bundle: string,
+  secrets: Record<string, string>,
+  extra: Record<string, string>,
+  counter?: { total: number; inTx: number; transactions: number },
+): Promise<RunResult> {
   const mf = portalMiniflare(bundle, { ...secrets, MAX_ACTIVE_API_CONFIGS: '3', ...extra });
   try {
     // Set-up through the portal's own API: first admin, a profile with a /16, one node.
     const admin = new Session(mf);
-    const setup = await admin.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'bench admin password' }) });
+    const setup = await admin.fetch('/setup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'bench admin password' }),
+    });
     if (setup.status !== 201) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
     await admin.fetch('/login', { method: 'POST', body: new URLSearchParams({ _csrf: await admin.csrf('/login'), user: 'admin', password: 'bench admin password', next: '/' }) });
     const token = await admin.csrf('/');
-    const api = (path: string, body: unknown) =>
-      admin.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': token }, body: JSON.stringify(body) });
-    const p = await api('/admin/api/profiles', { id: 'bench', display_name: 'Bench', host_name: 'vpn.example.org', wireguard: { range_four: '10.128.0.0/16', range_six: 'fd80::/64' }, openvpn: null, preferred_proto: 'wireguard' });
+    const api = (path: string, body: unknown) => admin.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': token }, body: JSON.stringify(body) });
+    const p = await api('/admin/api/profiles', {
+      id: 'bench',
+      display_name: 'Bench',
+      host_name: 'vpn.example.org',
+      wireguard: { range_four: '10.128.0.0/16', range_six: 'fd80::/64' },
+      openvpn: null,
+      preferred_proto: 'wireguard',
+    });
     if (p.status !== 201) throw new Error(`profile: ${p.status} ${await p.text()}`);
     const n = await api('/admin/api/nodes', { id: 'node0', name: 'node0', host_name: 'node0.example.org', wg_public_key: wgPublicKey(), profiles: [{ profile_id: 'bench' }] });
     if (n.status !== 201) throw new Error(`node: ${n.status} ${await n.text()}`);
     // A node that acknowledges at once: connect waits for its ack, as in production.
     const { token: enrollment } = (await (await api('/admin/api/nodes/node0/enrollment', {})).json()) as { token: string };
-    const enrolled = await mf.dispatchFetch(`${ORIGIN}/node/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node_id: 'node0', token: enrollment }) });
+    const enrolled = await mf.dispatchFetch(`${ORIGIN}/node/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ node_id: 'node0', token: enrollment }),
+    });
     const { credential } = (await enrolled.json()) as { credential: string };
     const upgrade = await mf.dispatchFetch(`${ORIGIN}/node/ws`, { headers: { upgrade: 'websocket', authorization: `Bearer ${credential}`, 'x-edgeport-node': 'node0' } });
     const nodeSocket = upgrade.webSocket;
@@ -70,13 +91,18 @@ async function run(label: string, concurrency: number, bundle: string, secrets: 
     const now = Date.now();
     const users = Array.from({ length: USERS }, (_, i) => ({ id: `user${i}`, auth: randomBytes(24).toString('base64url') }));
     const insertSql = async (sql: string) => {
-      if (extra.DB_DRIVER === 'planetscale') await (await import('mysql2/promise')).default.createConnection({ host: '127.0.0.1', user: 'root', database: extra.DB_NAME }).then(async (c) => (await c.query(sql), c.end()));
+      if (extra.DB_DRIVER === 'planetscale')
+        await (await import('mysql2/promise')).default.createConnection({ host: '127.0.0.1', user: 'root', database: extra.DB_NAME }).then(async (c) => (await c.query(sql), c.end()));
       else await db.exec(sql.replace(/\n/g, ' '));
     };
     for (let i = 0; i < users.length; i += 500) {
       const chunk = users.slice(i, i + 500);
-      await insertSql(`insert into users (id, display_name, is_admin, is_disabled, permissions, created_at, last_seen_at) values ${chunk.map((u) => `('${u.id}', null, 0, 0, '[]', ${now}, null)`).join(',')}`);
-      await insertSql(`insert into oauth_authorizations (id, user_id, client_id, scope, created_at, expires_at, refresh_seq, last_used_at) values ${chunk.map((u) => `('${u.auth}', '${u.id}', 'org.eduvpn.app.linux', 'config', ${now}, ${now + 90 * 86_400_000}, 0, ${now})`).join(',')}`);
+      await insertSql(
+        `insert into users (id, display_name, is_admin, is_disabled, permissions, created_at, last_seen_at) values ${chunk.map((u) => `('${u.id}', null, 0, 0, '[]', ${now}, null)`).join(',')}`,
+      );
+      await insertSql(
+        `insert into oauth_authorizations (id, user_id, client_id, scope, created_at, expires_at, refresh_seq, last_used_at) values ${chunk.map((u) => `('${u.auth}', '${u.id}', 'org.eduvpn.app.linux', 'config', ${now}, ${now + 90 * 86_400_000}, 0, ${now})`).join(',')}`,
+      );
     }
     const tokens = await Promise.all(users.map((u) => signToken(keys, 'access', { auth: u.auth }, u.id, now + 3_600_000, now)));
     const bodies = users.map(() => new URLSearchParams({ profile_id: 'bench', public_key: wgPublicKey(), prefer_tcp: 'no' }).toString());
@@ -163,8 +189,14 @@ for (const r of results) {
 }
 const rate = (r: RunResult) => r.ok / r.seconds;
 if (results.length === 4) {
-  lines.push('', `Ratios in this run: D1/MariaDB throughput ${(rate(results[0]!) / rate(results[2]!)).toFixed(2)} sequential, ${(rate(results[1]!) / rate(results[3]!)).toFixed(2)} concurrent; concurrent/sequential ${(rate(results[1]!) / rate(results[0]!)).toFixed(2)} on D1, ${(rate(results[3]!) / rate(results[2]!)).toFixed(2)} on MariaDB.`);
+  lines.push(
+    '',
+    `Ratios in this run: D1/MariaDB throughput ${(rate(results[0]!) / rate(results[2]!)).toFixed(2)} sequential, ${(rate(results[1]!) / rate(results[3]!)).toFixed(2)} concurrent; concurrent/sequential ${(rate(results[1]!) / rate(results[0]!)).toFixed(2)} on D1, ${(rate(results[3]!) / rate(results[2]!)).toFixed(2)} on MariaDB.`,
+  );
 }
-lines.push('', 'Local Miniflare D1 costs about 1.3-1.8 ms per query (measured with a bare worker doing 100 `select ?`), so the D1 rows mostly measure round trips; production D1 and PlanetScale latencies differ.');
+lines.push(
+  '',
+  'Local Miniflare D1 costs about 1.3-1.8 ms per query (measured with a bare worker doing 100 `select ?`), so the D1 rows mostly measure round trips; production D1 and PlanetScale latencies differ.',
+);
 console.log(lines.join('\n'));
 record('connect', lines);

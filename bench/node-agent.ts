@@ -95,7 +95,11 @@ class Admin {
   }
 
   async setUp(): Promise<void> {
-    const setup = await this.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: ADMIN_PASSWORD }) });
+    const setup = await this.fetch('/setup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: ADMIN_PASSWORD }),
+    });
     if (setup.status !== 201) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
     await this.fetch('/login', { method: 'POST', body: new URLSearchParams({ _csrf: await this.csrf('/login'), user: 'admin', password: ADMIN_PASSWORD, next: '/' }) });
     this.token = await this.csrf('/');
@@ -152,8 +156,12 @@ async function seedUsers(db: D1, secret: string, prefix: string, count: number):
   const users = Array.from({ length: count }, (_, i) => ({ id: `${prefix}${i}`, auth: randomBytes(24).toString('base64url'), token: '', key: wgPublicKey() }));
   for (let i = 0; i < users.length; i += 500) {
     const chunk = users.slice(i, i + 500);
-    await db.exec(`insert into users (id, display_name, is_admin, is_disabled, permissions, created_at, last_seen_at) values ${chunk.map((u) => `('${u.id}', null, 0, 0, '[]', ${now}, null)`).join(',')}`);
-    await db.exec(`insert into oauth_authorizations (id, user_id, client_id, scope, created_at, expires_at, refresh_seq, last_used_at) values ${chunk.map((u) => `('${u.auth}', '${u.id}', 'org.eduvpn.app.linux', 'config', ${now}, ${now + 90 * 86_400_000}, 0, ${now})`).join(',')}`);
+    await db.exec(
+      `insert into users (id, display_name, is_admin, is_disabled, permissions, created_at, last_seen_at) values ${chunk.map((u) => `('${u.id}', null, 0, 0, '[]', ${now}, null)`).join(',')}`,
+    );
+    await db.exec(
+      `insert into oauth_authorizations (id, user_id, client_id, scope, created_at, expires_at, refresh_seq, last_used_at) values ${chunk.map((u) => `('${u.auth}', '${u.id}', 'org.eduvpn.app.linux', 'config', ${now}, ${now + 90 * 86_400_000}, 0, ${now})`).join(',')}`,
+    );
   }
   await Promise.all(users.map(async (u) => (u.token = await signToken(keys, 'access', { auth: u.auth }, u.id, now + 3_600_000, now))));
   return users;
@@ -209,15 +217,15 @@ function checkPeers(handed: Handed[], nodes: { id: string; stateDir: string; ran
     for (const p of file.peers) {
       held++;
       const h = want.get(p.public_key);
-      if (seen.has(p.public_key)) (wrong++, note(`${p.public_key} on two nodes`));
+      if (seen.has(p.public_key)) wrong++, note(`${p.public_key} on two nodes`);
       seen.add(p.public_key);
       if (!h) {
         extra++;
         note(`${n.id} holds ${p.public_key}, not in any 200 answer`);
         continue;
       }
-      if (p.allowed_ips.join() !== [`${h.ip4}/32`, `${h.ip6}/128`].sort().join()) (wrong++, note(`${p.public_key}: ${p.allowed_ips.join()} vs ${h.ip4}, ${h.ip6}`));
-      if (!h.ip4.startsWith(n.range4Prefix)) (wrong++, note(`${p.public_key} (${h.ip4}) applied on ${n.id}`));
+      if (p.allowed_ips.join() !== [`${h.ip4}/32`, `${h.ip6}/128`].sort().join()) wrong++, note(`${p.public_key}: ${p.allowed_ips.join()} vs ${h.ip4}, ${h.ip6}`);
+      if (!h.ip4.startsWith(n.range4Prefix)) wrong++, note(`${p.public_key} (${h.ip4}) applied on ${n.id}`);
     }
   }
   const missing = handed.filter((h) => !seen.has(h.key)).length;
@@ -272,7 +280,10 @@ async function stopAgent(a: AgentProcess): Promise<void> {
 async function agentsReady(db: D1, list: AgentProcess[], ids: string[]): Promise<void> {
   await Promise.all(list.map((a) => a.line('config applied', 30_000, (l) => l.why === 'portal')));
   await until('node keys registered', 15_000, async () => {
-    const r = await db.prepare(`select count(*) as n from nodes where wg_public_key is not null and id in (${ids.map(() => '?').join(',')})`).bind(...ids).first<{ n: number }>();
+    const r = await db
+      .prepare(`select count(*) as n from nodes where wg_public_key is not null and id in (${ids.map(() => '?').join(',')})`)
+      .bind(...ids)
+      .first<{ n: number }>();
     return r?.n === ids.length;
   });
 }
@@ -325,7 +336,9 @@ async function seedPeers(db: D1, nodeId: string, profileId: string, count: numbe
   };
   for (let i = 0; i < count; i++) {
     const host = i + 2; // .0.0 is the network, .0.1 the node's own address
-    rows.push(`('${seededKey(keyBase + i)}', '${profileId}', '${nodeId}', 'bigowner', null, 'bench', '${net4}.${host >> 8}.${host & 255}', '${net6}::${host.toString(16)}', ${now}, ${now + 30 * 86_400_000})`);
+    rows.push(
+      `('${seededKey(keyBase + i)}', '${profileId}', '${nodeId}', 'bigowner', null, 'bench', '${net4}.${host >> 8}.${host & 255}', '${net6}::${host.toString(16)}', ${now}, ${now + 30 * 86_400_000})`,
+    );
     if (rows.length === 500) await flush();
   }
   await flush();
@@ -411,7 +424,8 @@ async function startPortal(bundle: string, secrets: Record<string, string>, n: n
     db: await mf.getD1Database('DB'),
     admin,
     close,
-    profile: (id, four, six) => admin.post('/admin/api/profiles', { id, display_name: id, host_name: `${id}.example.org`, wireguard: { range_four: four, range_six: six }, openvpn: null, preferred_proto: 'wireguard' }),
+    profile: (id, four, six) =>
+      admin.post('/admin/api/profiles', { id, display_name: id, host_name: `${id}.example.org`, wireguard: { range_four: four, range_six: six }, openvpn: null, preferred_proto: 'wireguard' }),
     node: (id, assignment, extra = {}) => admin.post('/admin/api/nodes', { id, name: id, host_name: `${id}.example.org`, profiles: [assignment], ...extra }),
   };
 }
@@ -432,7 +446,11 @@ async function connectCase(portal: Portal, label: string, _nodes: string, secret
     const run = await runConnects(portal.origin, 'bench', users.slice(from, from + countAt(c)), c);
     from += countAt(c);
     levels.push(run);
-    const non200 = [...run.statuses].filter(([st]) => st !== 200).map(([st, k]) => `${k}×${st}`).join(', ') || 'none';
+    const non200 =
+      [...run.statuses]
+        .filter(([st]) => st !== 200)
+        .map(([st, k]) => `${k}×${st}`)
+        .join(', ') || 'none';
     console.log(`  ${label}, concurrency ${c}: ${run.ok} ok (non-200: ${non200}), ${(run.ok / run.seconds).toFixed(1)}/s, p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms`);
     for (const [status, body] of run.errors) console.log(`    first ${status}: ${body}`);
   }
@@ -492,7 +510,10 @@ try {
     await agentsReady(portal.db, list, ids);
     const label = `B: ${EIGHT} agents, one profile`;
     const r = await connectCase(portal, label, String(EIGHT), secret);
-    let check = checkPeers(r.handed, nodes.map((n, i) => ({ id: n.id, stateDir: n.stateDir, range4Prefix: `10.${131 + i}.` })));
+    let check = checkPeers(
+      r.handed,
+      nodes.map((n, i) => ({ id: n.id, stateDir: n.stateDir, range4Prefix: `10.${131 + i}.` })),
+    );
     const perNode = nodes.map((n) => (JSON.parse(readFileSync(join(n.stateDir, 'fake-peers.json'), 'utf8')) as { peers: unknown[] }).peers.length);
     check += ` (per node ${perNode.join('/')})`;
     await Promise.all(list.map(stopAgent));
@@ -537,7 +558,7 @@ const lines: string[] = [];
 lines.push(
   `### Write-to-applied: /api/v3/connect (WireGuard), answered only after the chosen node acked; per case ${SEQUENTIAL} connects at concurrency 1 and ${CONNECTS} at concurrency ${CONCURRENCY}, distinct users`,
   '',
-  "Production bundle in Miniflare on a loopback port (a fresh instance per case), requests over real HTTP, one uncounted warm-up connect first. The agents are the bundled `edgeport-agent run` (EDGEPORT_BACKEND=fake, heartbeat 1 s): before acking a delta the agent writes desired.json and fake-peers.json, each fsynced. The baseline node is an in-process WebSocket that acks at once, so \"− baseline\" is the agent's share (channel hop, apply, two fsyncs). Latency percentiles are over the 200 answers.",
+  'Production bundle in Miniflare on a loopback port (a fresh instance per case), requests over real HTTP, one uncounted warm-up connect first. The agents are the bundled `edgeport-agent run` (EDGEPORT_BACKEND=fake, heartbeat 1 s): before acking a delta the agent writes desired.json and fake-peers.json, each fsynced. The baseline node is an in-process WebSocket that acks at once, so "− baseline" is the agent\'s share (channel hop, apply, two fsyncs). Latency percentiles are over the 200 answers.',
   '',
   '| case | nodes | concurrency | ok | non-200 | connects/s | p50 ms | p99 ms | p50 − baseline ms |',
   '|---|---|---|---|---|---|---|---|---|',
@@ -546,7 +567,11 @@ for (const c of cases) {
   for (const [i, r] of c.levels.entries()) {
     const base = cases[0]?.levels[i];
     const diff = base && c !== cases[0] ? (r.p50 - base.p50).toFixed(1) : '—';
-    const non200 = [...r.statuses].filter(([st]) => st !== 200).map(([st, k]) => `${k}×${st}`).join(', ') || '0';
+    const non200 =
+      [...r.statuses]
+        .filter(([st]) => st !== 200)
+        .map(([st, k]) => `${k}×${st}`)
+        .join(', ') || '0';
     lines.push(`| ${c.label} | ${c.nodes} | ${r.concurrency} | ${r.ok} | ${non200} | ${(r.ok / r.seconds).toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${diff} |`);
   }
 }
@@ -567,7 +592,9 @@ lines.push(
   '|---|---|---|---|---|---|---|---|---|',
 );
 for (const r of resyncRuns) {
-  lines.push(`| ${r.peers.toLocaleString('en-US')} | ${r.backend === 'system' ? 'system (wireguard-go)' : 'fake'} | ${r.toConnected.toFixed(0)} | ${r.toSnapshot.toFixed(0)} | ${r.toApplied.toFixed(0)} | ${r.total.toFixed(0)} | ${(r.hwmKiB / 1024).toFixed(0)} | ${(r.desiredBytes / 1e6).toFixed(2)} | ${r.detail} |`);
+  lines.push(
+    `| ${r.peers.toLocaleString('en-US')} | ${r.backend === 'system' ? 'system (wireguard-go)' : 'fake'} | ${r.toConnected.toFixed(0)} | ${r.toSnapshot.toFixed(0)} | ${r.toApplied.toFixed(0)} | ${r.total.toFixed(0)} | ${(r.hwmKiB / 1024).toFixed(0)} | ${(r.desiredBytes / 1e6).toFixed(2)} | ${r.detail} |`,
+  );
 }
 if (resyncNote) lines.push('', resyncNote);
 lines.push('', `Whole run ${((performance.now() - benchStarted) / 1000).toFixed(0)} s.`);

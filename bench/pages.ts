@@ -76,7 +76,14 @@ async function load(s: Session, page: Page, concurrency: 1 | 8): Promise<Run> {
   return { n: latencies.length, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-async function measure(storage: string, extra: Record<string, string>, bundle: string, secrets: Record<string, string>, counter?: { n: number }, mysqlDatabase?: string): Promise<{ rows: Row[]; state: Arranged['rows']; arrangeSeconds: number }> {
+async function measure(
+  storage: string,
+  extra: Record<string, string>,
+  bundle: string,
+  secrets: Record<string, string>,
+  counter?: { n: number },
+  mysqlDatabase?: string,
+): Promise<{ rows: Row[]; state: Arranged['rows']; arrangeSeconds: number }> {
   const mf = portalMiniflare(bundle, { ...secrets, ...extra });
   try {
     const t0 = performance.now();
@@ -138,7 +145,9 @@ const lines = [
 ];
 for (let i = 0; i < PAGES.length; i++) {
   for (const r of [d1.rows[i]!, my.rows[i]!]) {
-    lines.push(`| ${r.page} | ${r.storage} | ${kib(r.bytes)} | ${ms(r.seq.p50)} | ${ms(r.seq.p99)} | ${r.seq.rps.toFixed(1)} | ${ms(r.c8.p50)} | ${ms(r.c8.p99)} | ${r.c8.rps.toFixed(1)} | ${r.queries === null ? 'n/a' : r.queries.toFixed(1)} |`);
+    lines.push(
+      `| ${r.page} | ${r.storage} | ${kib(r.bytes)} | ${ms(r.seq.p50)} | ${ms(r.seq.p99)} | ${r.seq.rps.toFixed(1)} | ${ms(r.c8.p50)} | ${ms(r.c8.p99)} | ${r.c8.rps.toFixed(1)} | ${r.queries === null ? 'n/a' : r.queries.toFixed(1)} |`,
+    );
   }
 }
 const tabs = (r: Row) => Math.floor(Math.max(r.seq.rps, r.c8.rps) * 2);

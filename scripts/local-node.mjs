@@ -119,7 +119,9 @@ export async function startLocalNode(origin, dataDir, profile) {
   console.log(`Local node "local": agent running (WireGuard interface ${iface}, metrics http://${metrics}/metrics); its log lines start with [node local].`);
   if (profile) {
     console.log(`Profile "${profile.display_name}" (id ${profile.id}), served by node "local" at ${profile.host_name}:`);
-    console.log(`  WireGuard ${profile.wireguard.range_four} port ${profile.wireguard.port}/udp; OpenVPN ${profile.openvpn.range_four} ports ${profile.openvpn.udp_ports.join(',')}/udp ${profile.openvpn.tcp_ports.join(',')}/tcp`);
+    console.log(
+      `  WireGuard ${profile.wireguard.range_four} port ${profile.wireguard.port}/udp; OpenVPN ${profile.openvpn.range_four} ports ${profile.openvpn.udp_ports.join(',')}/udp ${profile.openvpn.tcp_ports.join(',')}/tcp`,
+    );
     console.log(`  Users' devices reach this machine as ${profile.host_name} (set EDGEPORT_HOST before the first run to choose).`);
   }
   console.log(`In the eduVPN or Let's Connect! app: "Add your own server", then type ${origin}/`);

@@ -30,7 +30,7 @@ function overlaps(a, b) {
   const [bi, bp] = b.split('/');
   const p = Math.min(Number(ap), Number(bp));
   const mask = p === 0 ? 0 : (2 ** 32 - 2 ** (32 - p)) >>> 0;
-  return ((toInt(ai) & mask) >>> 0) === ((toInt(bi) & mask) >>> 0);
+  return (toInt(ai) & mask) >>> 0 === (toInt(bi) & mask) >>> 0;
 }
 
 /**

@@ -9,7 +9,16 @@ import { ensureDebianPackages, ensureDependencies, root, run, wranglerEnv } from
 ensureDependencies();
 // Debian tools the tiers use: real wg/wireguard-go and openvpn check the configs the portal makes;
 // chromium (driven by playwright-core, never a downloaded browser) renders the pages.
-const missing = ensureDebianPackages([{ pkg: 'wireguard-tools' }, { pkg: 'wireguard-go' }, { pkg: 'openvpn' }, { pkg: 'openssl' }, { pkg: 'iproute2' }, { pkg: 'chromium' }, { pkg: 'fonts-dejavu-core' }, { pkg: 'iputils-ping' }]);
+const missing = ensureDebianPackages([
+  { pkg: 'wireguard-tools' },
+  { pkg: 'wireguard-go' },
+  { pkg: 'openvpn' },
+  { pkg: 'openssl' },
+  { pkg: 'iproute2' },
+  { pkg: 'chromium' },
+  { pkg: 'fonts-dejavu-core' },
+  { pkg: 'iputils-ping' },
+]);
 if (missing.length) console.warn(`! not root, cannot install: ${missing.join(' ')}; tiers that need them will fail`);
 
 const mariadb = spawnSync('mariadb', ['-h127.0.0.1', '-uroot', '-e', 'select 1'], { encoding: 'utf8' });

@@ -65,7 +65,11 @@ beforeAll(async () => {
   buildAgent(AGENT);
   portal = await startPortal();
   portalRunning = true;
-  await fetch(`${portal.origin}/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'agent channel admin password' }) });
+  await fetch(`${portal.origin}/setup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'agent channel admin password' }),
+  });
   admin = new HttpBrowser(portal.origin);
   expect((await admin.login('admin', 'agent channel admin password')).status).toBe(303);
   const profile = { id: 'staff', display_name: 'Staff', host_name: 'vpn.example.org', wireguard: { range_four: '10.60.0.0/24', range_six: 'fd60::/64', port: 51820 } };
@@ -86,7 +90,10 @@ describe('edgeport-agent run', () => {
 
   it('gets each node its snapshot: the fake backend holds the interface, /metrics shows it connected at revision 0', async () => {
     for (const node of [node1, node2]) running.set(node.id, new AgentProcess(AGENT, agents, agentEnv(node)));
-    for (const [node, addresses] of [[node1, ['10.60.0.1/24', 'fd60::1/64']], [node2, ['10.61.0.1/24', 'fd61::1/64']]] as const) {
+    for (const [node, addresses] of [
+      [node1, ['10.60.0.1/24', 'fd60::1/64']],
+      [node2, ['10.61.0.1/24', 'fd61::1/64']],
+    ] as const) {
       const agent = running.get(node.id) as AgentProcess;
       await agent.line('config applied', 20_000, (l) => l.why === 'portal');
       const fake = JSON.parse(readFileSync(peersFile(node), 'utf8'));

@@ -18,7 +18,11 @@ beforeAll(async () => {
   // The agent as it ships: the bundled file systemd runs.
   execFileSync('npm', ['run', 'build', '-w', 'node-agent'], { cwd: ROOT, stdio: 'ignore' });
   portal = await startPortal();
-  await fetch(`${portal.origin}/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'enrollment admin password' }) });
+  await fetch(`${portal.origin}/setup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'enrollment admin password' }),
+  });
   admin = new HttpBrowser(portal.origin);
   expect((await admin.login('admin', 'enrollment admin password')).status).toBe(303);
   expect((await admin.api('POST', '/admin/api/nodes', { id: 'node1', name: 'node1', host_name: 'node1.example.org' })).status).toBe(201);
@@ -42,7 +46,9 @@ describe('edgeport-agent enroll', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8')).toMatch(/^epn_[\w-]{43}\n$/);
 
-    const again = await run('node', [AGENT, 'enroll', '--portal', portal.origin, '--node', 'node1', '--token', token, '--credential-file', join(dir, 'second')]).catch((e: { code: number; stderr: string }) => e);
+    const again = await run('node', [AGENT, 'enroll', '--portal', portal.origin, '--node', 'node1', '--token', token, '--credential-file', join(dir, 'second')]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(again).toMatchObject({ code: 1 });
     expect((again as { stderr: string }).stderr).toContain('enrollment refused (HTTP 401)');
   });

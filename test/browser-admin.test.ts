@@ -92,7 +92,12 @@ describe('the admin console in a real browser', () => {
     // The client side, in the node's own namespace: the endpoint is the node's listener on loopback.
     clientInterface = uniqueName('epbc', 3);
     const client = world.sandbox.spawnIn(node.netns, 'wireguard-go', ['-f', clientInterface]);
-    await until('the client interface', 5_000, async () => inNode('wg', ['show', clientInterface]).then(() => true, () => false));
+    await until('the client interface', 5_000, async () =>
+      inNode('wg', ['show', clientInterface]).then(
+        () => true,
+        () => false,
+      ),
+    );
     const keyFile = `${world.dir}/bob.key`;
     await run('sh', ['-c', `umask 077; printf '%s\\n' '${privateKey}' > ${keyFile}`]);
     await inNode('wg', ['set', clientInterface, 'private-key', keyFile, 'peer', nodeKey, 'endpoint', `127.0.0.1:${port}`, 'allowed-ips', '10.71.0.1/32', 'persistent-keepalive', '1']);
@@ -108,7 +113,11 @@ describe('the admin console in a real browser', () => {
     // Each minute keeps its peak count, written as soon as a report beats it.
     await until('a recorded minute with one session', 30_000, async () => {
       await page.goto(`${origin}/admin/stats?period=24h`);
-      const max = await page.locator('#max-sessions tr[data-profile=staff] td').first().innerText().catch(() => '0');
+      const max = await page
+        .locator('#max-sessions tr[data-profile=staff] td')
+        .first()
+        .innerText()
+        .catch(() => '0');
       return Number(max.trim()) >= 1;
     });
     const line = page.locator('#sessions-chart svg path[data-series=staff]');
@@ -146,7 +155,20 @@ describe('the admin console in a real browser', () => {
   it('every admin page refuses a non-admin', async () => {
     const p = await user.page();
     await signIn(p, world.portal.origin, 'carol', USER_PASSWORD);
-    for (const path of ['/admin/users', '/admin/users/bob', '/admin/connections', '/admin/nodes', '/admin/nodes/node-a', '/admin/profiles', '/admin/profiles/staff', '/admin/profiles/new', '/admin/stats', '/admin/stats.csv?kind=sessions', '/admin/log', '/admin/audit']) {
+    for (const path of [
+      '/admin/users',
+      '/admin/users/bob',
+      '/admin/connections',
+      '/admin/nodes',
+      '/admin/nodes/node-a',
+      '/admin/profiles',
+      '/admin/profiles/staff',
+      '/admin/profiles/new',
+      '/admin/stats',
+      '/admin/stats.csv?kind=sessions',
+      '/admin/log',
+      '/admin/audit',
+    ]) {
       const res = await p.goto(`${world.portal.origin}${path}`);
       expect([path, res?.status()]).toEqual([path, 403]);
     }
@@ -156,7 +178,22 @@ describe('the admin console in a real browser', () => {
 
   it('every form on every page refuses a missing or wrong CSRF token', async () => {
     const origin = world.portal.origin;
-    const pages = ['/', '/account', '/account/password', '/admin/users', '/admin/users/carol', '/admin/connections', '/admin/nodes', '/admin/nodes/node-a', '/admin/profiles', '/admin/profiles/staff', '/admin/profiles/new', '/admin/stats', '/admin/log', '/admin/audit'];
+    const pages = [
+      '/',
+      '/account',
+      '/account/password',
+      '/admin/users',
+      '/admin/users/carol',
+      '/admin/connections',
+      '/admin/nodes',
+      '/admin/nodes/node-a',
+      '/admin/profiles',
+      '/admin/profiles/staff',
+      '/admin/profiles/new',
+      '/admin/stats',
+      '/admin/log',
+      '/admin/audit',
+    ];
     let forms = 0;
     for (const path of pages) {
       await page.goto(`${origin}${path}`);

@@ -24,10 +24,9 @@ let daveToken = '';
 beforeAll(async () => {
   const issuer = await op.listen();
   [, browser] = await Promise.all([
-    world.start(
-      [{ id: 'uni', name: 'University', issuer, client_id: 'edgeport', scopes: ['openid', 'profile', 'groups'], permissions_claim: 'groups', admin_permissions: ['vpn-admins'] }],
-      { [secretName('uni')]: SECRET },
-    ),
+    world.start([{ id: 'uni', name: 'University', issuer, client_id: 'edgeport', scopes: ['openid', 'profile', 'groups'], permissions_claim: 'groups', admin_permissions: ['vpn-admins'] }], {
+      [secretName('uni')]: SECRET,
+    }),
     launchChromium(),
   ]);
   op.start({ client_id: 'edgeport', client_secret: SECRET, redirect_uris: [`${world.origin}/sso/uni/callback`] }, await newSigningKey('browser-key-1'));

@@ -105,7 +105,15 @@ describe('the user portal in a real browser', () => {
     const redirect = `http://127.0.0.1:${port}/callback`;
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const query = new URLSearchParams({ client_id: 'org.eduvpn.app.linux', redirect_uri: redirect, response_type: 'code', scope: 'config', state: 'st4te', code_challenge_method: 'S256', code_challenge: challenge });
+    const query = new URLSearchParams({
+      client_id: 'org.eduvpn.app.linux',
+      redirect_uri: redirect,
+      response_type: 'code',
+      scope: 'config',
+      state: 'st4te',
+      code_challenge_method: 'S256',
+      code_challenge: challenge,
+    });
     await page.goto(`${origin}/oauth/authorize?${query}`);
     await screenshot(page, 'user-consent');
     await Promise.all([page.waitForURL(`${redirect}?**`), page.getByRole('button', { name: 'Approve' }).click()]);

@@ -70,7 +70,12 @@ async function forgedTokens(access: string): Promise<Record<string, string>> {
     expired: await sign(realKey, { auth: claims.auth }, 'at+jwt', now - 60),
     refreshShaped: await sign(realKey, { auth: claims.auth, seq: 0 }, 'rt+jwt', now + 3600),
     unknownAuth: await sign(realKey, { auth: 'no-such-authorization' }, 'at+jwt', now + 3600),
-    otherIssuer: await new SignJWT({ auth: claims.auth }).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt' }).setIssuer('someone-else').setSubject(claims.sub).setExpirationTime(now + 3600).sign(realKey),
+    otherIssuer: await new SignJWT({ auth: claims.auth })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt' })
+      .setIssuer('someone-else')
+      .setSubject(claims.sub)
+      .setExpirationTime(now + 3600)
+      .sign(realKey),
     algNone: none,
   };
 }
@@ -79,7 +84,12 @@ let tables: string[] = [];
 
 /** Every table's CHECKSUM: any written row, not just a changed count, shows up. */
 async function snapshot(except: string[] = []): Promise<Record<string, string>> {
-  const [rows] = await sql.query<RowDataPacket[]>(`CHECKSUM TABLE ${tables.filter((t) => !except.includes(t)).map((t) => `\`${t}\``).join(', ')}`);
+  const [rows] = await sql.query<RowDataPacket[]>(
+    `CHECKSUM TABLE ${tables
+      .filter((t) => !except.includes(t))
+      .map((t) => `\`${t}\``)
+      .join(', ')}`,
+  );
   return Object.fromEntries(rows.map((r) => [String(r.Table).split('.').pop() as string, String(r.Checksum)]));
 }
 
@@ -88,10 +98,20 @@ beforeAll(async () => {
   psdb = await startPsdbServer({ database });
   sql = mysql.createPool({ ...mysqlOptions(), database, connectionLimit: 2 });
   portal = await startPortal({ DB_DRIVER: 'planetscale', DATABASE_URL: psdb.url });
-  await fetch(`${portal.origin}/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'fuzz admin password 0123' }) });
+  await fetch(`${portal.origin}/setup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'fuzz admin password 0123' }),
+  });
   const admin = new HttpBrowser(portal.origin);
   expect((await admin.login('admin', 'fuzz admin password 0123')).status).toBe(303);
-  const profile = { id: 'staff', display_name: 'Staff', host_name: 'vpn.example.org', wireguard: { range_four: '10.55.0.0/24', range_six: 'fd55::/64' }, openvpn: { range_four: '10.56.0.0/24', range_six: 'fd56::/64', udp_ports: [1194], tcp_ports: [] } };
+  const profile = {
+    id: 'staff',
+    display_name: 'Staff',
+    host_name: 'vpn.example.org',
+    wireguard: { range_four: '10.55.0.0/24', range_six: 'fd55::/64' },
+    openvpn: { range_four: '10.56.0.0/24', range_six: 'fd56::/64', udp_ports: [1194], tcp_ports: [] },
+  };
   expect((await admin.api('POST', '/admin/api/profiles', profile)).status).toBe(201);
   expect((await admin.api('POST', '/admin/api/users', { id: 'fuzz', password: PASSWORD, permissions: [] })).status).toBe(201);
   // A node that acknowledges: a request that wrongly got through would really connect (and show).
@@ -103,8 +123,20 @@ beforeAll(async () => {
   expect((await browser.login('fuzz', PASSWORD, '/')).status).toBe(303);
   const verifier = b64url(randomBytes(32));
   const challenge = b64url(sha256(verifier));
-  const tokens = (await (await exchange({ grant_type: 'authorization_code', client_id: CLIENT_ID, code: await mintCode(challenge), redirect_uri: REDIRECT, code_verifier: verifier })).json()) as { access_token: string; refresh_token: string };
-  ctx = { access: tokens.access_token, refresh: tokens.refresh_token, forged: await forgedTokens(tokens.access_token), clientId: CLIENT_ID, redirectUri: REDIRECT, challenge, profileId: 'staff', wgKey };
+  const tokens = (await (await exchange({ grant_type: 'authorization_code', client_id: CLIENT_ID, code: await mintCode(challenge), redirect_uri: REDIRECT, code_verifier: verifier })).json()) as {
+    access_token: string;
+    refresh_token: string;
+  };
+  ctx = {
+    access: tokens.access_token,
+    refresh: tokens.refresh_token,
+    forged: await forgedTokens(tokens.access_token),
+    clientId: CLIENT_ID,
+    redirectUri: REDIRECT,
+    challenge,
+    profileId: 'staff',
+    wgKey,
+  };
   const [rows] = await sql.query<RowDataPacket[]>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ?', [database]);
   tables = rows.map((r) => String(r.t));
 }, 90_000);
@@ -171,7 +203,14 @@ describe('bad input to /api/v3 and /oauth', () => {
     const rng = seeded(SEED);
     // The oracle sees what it must: one valid connect is reported as accepted and as a change.
     const first = await snapshot();
-    const valid: FuzzCase = { name: 'valid', audience: 'vpn-api', method: 'POST', path: '/api/v3/connect', headers: { authorization: `Bearer ${ctx.access}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `profile_id=staff&public_key=${encodeURIComponent(wgKey())}` };
+    const valid: FuzzCase = {
+      name: 'valid',
+      audience: 'vpn-api',
+      method: 'POST',
+      path: '/api/v3/connect',
+      headers: { authorization: `Bearer ${ctx.access}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `profile_id=staff&public_key=${encodeURIComponent(wgKey())}`,
+    };
     const validResponse = await fetch(portal.origin + valid.path, { method: 'POST', headers: valid.headers, body: valid.body });
     expect(await judge(valid, validResponse)).toContain('accepted with HTTP 200');
     expect(await snapshot()).not.toEqual(first);

@@ -37,24 +37,12 @@ function mysql(): AnyDb {
 
 /** The schema as text, normalised so only real changes show: one statement per table and index. */
 async function sqliteSchema(db: AnyDb): Promise<string> {
-  const rows = await db
-    .selectFrom('sqlite_master')
-    .select(['type', 'name', 'sql'])
-    .where('name', 'not like', 'sqlite_%')
-    .where('name', 'not like', '_cf_%')
-    .orderBy('type')
-    .orderBy('name')
-    .execute();
+  const rows = await db.selectFrom('sqlite_master').select(['type', 'name', 'sql']).where('name', 'not like', 'sqlite_%').where('name', 'not like', '_cf_%').orderBy('type').orderBy('name').execute();
   return rows.map((r: { sql: string | null; type: string; name: string }) => `${r.sql ?? `-- ${r.type} ${r.name}`};`).join('\n') + '\n';
 }
 
 async function mysqlSchema(db: AnyDb): Promise<string> {
-  const tables = await db
-    .selectFrom('information_schema.TABLES')
-    .select('TABLE_NAME as name')
-    .where('TABLE_SCHEMA', '=', database)
-    .orderBy('TABLE_NAME')
-    .execute();
+  const tables = await db.selectFrom('information_schema.TABLES').select('TABLE_NAME as name').where('TABLE_SCHEMA', '=', database).orderBy('TABLE_NAME').execute();
   const out: string[] = [];
   for (const { name } of tables as { name: string }[]) {
     const r = await sql<{ 'Create Table': string }>`show create table ${sql.id(name)}`.execute(db);
@@ -103,7 +91,12 @@ describe('migrations', () => {
     expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([expect.any(MigrationInProgressError)]);
 
     // A claim from an instance that died mid-way blocks until it is stale, then is taken over.
-    const dead: Migration = { name: '9999_test_dead', async up({ db: mdb }) { await mdb.schema.createTable('dead_test').addColumn('x', 'integer').execute(); } };
+    const dead: Migration = {
+      name: '9999_test_dead',
+      async up({ db: mdb }) {
+        await mdb.schema.createTable('dead_test').addColumn('x', 'integer').execute();
+      },
+    };
     await db.insertInto('schema_migrations').values({ name: dead.name, state: 'running', started_at: 1_000, finished_at: null }).execute();
     await expect(migrateToLatest(db, 'sqlite', { migrations: [...list, dead], now: () => 2_000, staleAfterMs: 60_000 })).rejects.toBeInstanceOf(MigrationInProgressError);
     expect((await migrateToLatest(db, 'sqlite', { migrations: [...list, dead], now: () => 100_000, staleAfterMs: 60_000 })).applied).toEqual([dead.name]);
@@ -112,7 +105,12 @@ describe('migrations', () => {
   it('release the claim of a migration that fails, so a fixed deploy can retry', async () => {
     const db = mysql();
     await migrateToLatest(db, 'mysql');
-    const broken: Migration = { name: '9999_test_broken', async up() { throw new Error('bad migration'); } };
+    const broken: Migration = {
+      name: '9999_test_broken',
+      async up() {
+        throw new Error('bad migration');
+      },
+    };
     await expect(migrateToLatest(db, 'mysql', { migrations: [...migrations, broken] })).rejects.toThrow('bad migration');
     const left = await db.selectFrom('schema_migrations').select('name').where('name', '=', broken.name).execute();
     expect(left).toEqual([]);

@@ -39,7 +39,18 @@ beforeAll(async () => {
     openvpn: { range_four: '10.42.42.0/24', range_six: 'fd42::/64', udp_ports: [1194], tcp_ports: [1194] },
   };
   expect((await admin.api('POST', '/admin/api/profiles', profile)).status).toBe(201);
-  expect((await admin.api('POST', '/admin/api/profiles', { ...profile, id: 'admins', display_name: 'Admins', acl_permissions: ['admins'], wireguard: { range_four: '10.44.0.0/24', range_six: 'fd44::/64' }, openvpn: null })).status).toBe(201);
+  expect(
+    (
+      await admin.api('POST', '/admin/api/profiles', {
+        ...profile,
+        id: 'admins',
+        display_name: 'Admins',
+        acl_permissions: ['admins'],
+        wireguard: { range_four: '10.44.0.0/24', range_six: 'fd44::/64' },
+        openvpn: null,
+      })
+    ).status,
+  ).toBe(201);
   expect((await admin.api('POST', '/admin/api/users', { id: 'alice', password: USER_PASSWORD, permissions: ['staff'] })).status).toBe(201);
 
   // Discovery is how an app finds the endpoints (docs/eduvpn.md §1.1).
@@ -222,7 +233,7 @@ describe('connect and disconnect, the configs checked with the real VPN tools', 
     await sandbox.cleanup();
   });
 
-  it('connects for WireGuard; the config with the app\'s private key loads into a real interface', async () => {
+  it("connects for WireGuard; the config with the app's private key loads into a real interface", async () => {
     const keys = await wgKeyPair();
     firstKey = keys.publicKey;
     const r = await connect('wireguard', app.access_token, WG_ACCEPT, keys.publicKey);
@@ -303,7 +314,12 @@ describe('connect and disconnect, the configs checked with the real VPN tools', 
     const ca = await loadCa(caPem, caKeyPem);
     await sh('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(dir, 'server.key')]);
     await sh('openssl', ['req', '-new', '-key', join(dir, 'server.key'), '-subj', '/CN=node0', '-out', join(dir, 'server.csr')]);
-    const server = await issueServerCertificate(ca, { csrPem: await readFile(join(dir, 'server.csr'), 'utf8'), commonName: 'node0.example.org', profileId: 'employees', notAfter: new Date(Date.now() + DAY_MS) });
+    const server = await issueServerCertificate(ca, {
+      csrPem: await readFile(join(dir, 'server.csr'), 'utf8'),
+      commonName: 'node0.example.org',
+      profileId: 'employees',
+      notAfter: new Date(Date.now() + DAY_MS),
+    });
     const serverConf = openvpnServerConfig({
       local: NODE_ADDRESS,
       port: 1194,

@@ -47,8 +47,7 @@ describe('psdb server with the real @planetscale/database driver', () => {
     await conn.execute(
       `INSERT INTO kinds (tiny, uint, big, ubig, amount, dbl, name, body, bytes, at, day, doc, maybe)
        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-      [-7, 4294967295, '9007199254740993', '18446744073709551615', '12345.6789', 1.5, 'héllo ✓ 😀', 'long\ntext',
-        bytes, '2024-02-29 12:34:56.789', '2024-02-29', JSON.stringify(doc), null],
+      [-7, 4294967295, '9007199254740993', '18446744073709551615', '12345.6789', 1.5, 'héllo ✓ 😀', 'long\ntext', bytes, '2024-02-29 12:34:56.789', '2024-02-29', JSON.stringify(doc), null],
     );
     const res = await conn.execute('SELECT * FROM kinds');
     expect(res.rows).toHaveLength(1);
@@ -69,8 +68,20 @@ describe('psdb server with the real @planetscale/database driver', () => {
       maybe: null,
     });
     expect(res.types).toMatchObject({
-      id: 'INT32', tiny: 'INT8', uint: 'UINT32', big: 'INT64', ubig: 'UINT64', amount: 'DECIMAL', dbl: 'FLOAT64',
-      name: 'VARCHAR', body: 'TEXT', bytes: 'BLOB', at: 'DATETIME', day: 'DATE', doc: 'JSON', maybe: 'INT32',
+      id: 'INT32',
+      tiny: 'INT8',
+      uint: 'UINT32',
+      big: 'INT64',
+      ubig: 'UINT64',
+      amount: 'DECIMAL',
+      dbl: 'FLOAT64',
+      name: 'VARCHAR',
+      body: 'TEXT',
+      bytes: 'BLOB',
+      at: 'DATETIME',
+      day: 'DATE',
+      doc: 'JSON',
+      maybe: 'INT32',
     });
 
     const exprs = await conn.execute("SELECT NULL AS nothing, 'x' AS str, 2 + 3 AS sum, x'00ff' AS raw", null, {
@@ -219,12 +230,7 @@ describe('psdb server with the real @planetscale/database driver', () => {
           WHERE trx_mysql_thread_id = CONNECTION_ID()`.execute(trx);
         expect(own.rows).toEqual([{ level: 'SERIALIZABLE' }]);
       });
-    const rows = await db
-      .selectFrom('users')
-      .select('email')
-      .where('email', 'like', 'k_@example.org')
-      .orderBy('email')
-      .execute();
+    const rows = await db.selectFrom('users').select('email').where('email', 'like', 'k_@example.org').orderBy('email').execute();
     expect(rows).toEqual([{ email: 'k1@example.org' }, { email: 'k2@example.org' }]);
     await db.destroy();
   });

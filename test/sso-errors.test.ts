@@ -196,7 +196,7 @@ describe('the login state', () => {
     await expectStateRefused(again, url);
   });
 
-  it('started in another browser: a callback carrying someone else\'s state is refused', async () => {
+  it("started in another browser: a callback carrying someone else's state is refused", async () => {
     person('victim-vera');
     const victim = new HttpBrowser(world.origin);
     const url = await callbackFor(victim);
@@ -209,7 +209,7 @@ describe('the login state', () => {
     expect(await world.userIds()).not.toContain('victim-vera');
   });
 
-  it('for another provider: a state started at one provider is refused at another\'s callback', async () => {
+  it("for another provider: a state started at one provider is refused at another's callback", async () => {
     const id = person('state-elsewhere-eli');
     const browser = new HttpBrowser(world.origin);
     const url = await callbackFor(browser, 'rogue');

@@ -17,10 +17,9 @@ const world = new SsoPortal();
 
 beforeAll(async () => {
   const issuer = await op.listen();
-  await world.start(
-    [{ id: 'uni', name: 'University', issuer, client_id: 'edgeport', scopes: ['openid', 'profile', 'groups'], permissions_claim: 'groups', admin_permissions: ['vpn-admins'] }],
-    { [secretName('uni')]: SECRET },
-  );
+  await world.start([{ id: 'uni', name: 'University', issuer, client_id: 'edgeport', scopes: ['openid', 'profile', 'groups'], permissions_claim: 'groups', admin_permissions: ['vpn-admins'] }], {
+    [secretName('uni')]: SECRET,
+  });
   op.start({ client_id: 'edgeport', client_secret: SECRET, redirect_uris: [`${world.origin}/sso/uni/callback`] }, await newSigningKey('uni-key-1'));
   op.accounts.set('rob', { password: ROB.password, name: 'Rob', groups: ['staff'] });
 }, 60_000);
@@ -49,7 +48,7 @@ let replayBrowser: HttpBrowser;
 let robBrowser: HttpBrowser;
 
 describe('single sign-on with a certified provider', () => {
-  it('signs in (the control): the provider\'s login form, then the portal with a session', async () => {
+  it("signs in (the control): the provider's login form, then the portal with a session", async () => {
     const browser = new HttpBrowser(world.origin);
     const { result, callback } = await ssoLogin(browser, 'uni', { credentials: ROB, next: '/account' });
     expect({ status: result.status, location: result.location }).toEqual({ status: 303, location: '/account' });
@@ -81,7 +80,7 @@ describe('single sign-on with a certified provider', () => {
     expect(await signedIn(browser)).toBe(false);
   });
 
-  it('a fresh code carried into another browser\'s login: PKCE makes the provider refuse it → 400 token_rejected', async () => {
+  it("a fresh code carried into another browser's login: PKCE makes the provider refuse it → 400 token_rejected", async () => {
     op.accounts.set('sam', { password: 'sam at the university 1', name: 'Sam', groups: ['staff'] });
     const victim = new HttpBrowser(world.origin);
     const victimCallback = await followToCallback(victim, 'uni', await startSso(victim, 'uni'), { login: 'sam', password: 'sam at the university 1' });

@@ -27,7 +27,11 @@ export interface Arranged {
 
 export async function arrange(mf: Miniflare, configs: number, mysqlDatabase?: string): Promise<Arranged> {
   const admin = new Session(mf);
-  const setup = await admin.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'bench admin password' }) });
+  const setup = await admin.fetch('/setup', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: 'bench admin password' }),
+  });
   if (setup.status !== 201) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
   await admin.login('admin', 'bench admin password');
   const token = await admin.csrf('/');
@@ -36,7 +40,15 @@ export async function arrange(mf: Miniflare, configs: number, mysqlDatabase?: st
     if (r.status !== 201) throw new Error(`${path}: ${r.status} ${await r.text()}`);
     return r.json() as Promise<Record<string, unknown>>;
   };
-  for (const p of PROFILES) await api('/admin/api/profiles', { id: p.id, display_name: p.id, host_name: 'vpn.example.org', wireguard: { range_four: `10.${p.four}.0.0/16`, range_six: `fd${p.four}::/64` }, openvpn: null, preferred_proto: 'wireguard' });
+  for (const p of PROFILES)
+    await api('/admin/api/profiles', {
+      id: p.id,
+      display_name: p.id,
+      host_name: 'vpn.example.org',
+      wireguard: { range_four: `10.${p.four}.0.0/16`, range_six: `fd${p.four}::/64` },
+      openvpn: null,
+      preferred_proto: 'wireguard',
+    });
   for (const n of NODES) {
     const profiles = PROFILES.map((p) => ({ profile_id: p.id, wireguard: p.ranges[n] ? { range_four: `10.${p.ranges[n]}.0.0/16`, range_six: `fd${p.ranges[n]}::/64` } : null }));
     await api('/admin/api/nodes', { id: n, name: n, host_name: `${n}.example.org`, wg_public_key: wgKey(), profiles });
@@ -67,19 +79,33 @@ export async function arrange(mf: Miniflare, configs: number, mysqlDatabase?: st
   };
   const now = Date.now();
   const users = Math.max(1, Math.ceil(configs / 2));
-  await insert('users', 'id, display_name, is_admin, is_disabled, permissions, created_at, last_seen_at', Array.from({ length: users }, (_, i) => [`user${i}`, `User ${i}`, 0, 0, '[]', now - 40 * DAY, now]));
+  await insert(
+    'users',
+    'id, display_name, is_admin, is_disabled, permissions, created_at, last_seen_at',
+    Array.from({ length: users }, (_, i) => [`user${i}`, `User ${i}`, 0, 0, '[]', now - 40 * DAY, now]),
+  );
   // Config i: profile i % 2, node (i >> 1) % 2, numbered within that (profile, node) range; alice holds three portal configs.
   const peers = Array.from({ length: configs + 3 }, (_, i) => {
     const p = PROFILES[i % 2]!;
     const node = NODES[(i >> 1) % 2]!;
     const net = p.ranges[node] ?? p.four;
     const j = (i >> 2) + 2;
-    const created = now - Math.floor(((i * 7919) % 1000) / 1000 * 30 * DAY);
+    const created = now - Math.floor((((i * 7919) % 1000) / 1000) * 30 * DAY);
     const user = i < configs ? `user${i >> 1}` : 'alice';
-    return { key: wgKey(), profile: p.id, node, user, row: [0, p.id, node, user, null, `config ${i}`, `10.${net}.${j >> 8}.${j & 255}`, `fd${net}::${j.toString(16)}`, created, now + 90 * DAY] as (string | number | null)[] };
+    return {
+      key: wgKey(),
+      profile: p.id,
+      node,
+      user,
+      row: [0, p.id, node, user, null, `config ${i}`, `10.${net}.${j >> 8}.${j & 255}`, `fd${net}::${j.toString(16)}`, created, now + 90 * DAY] as (string | number | null)[],
+    };
   });
   for (const peer of peers) peer.row[0] = peer.key;
-  await insert('wg_peers', 'public_key, profile_id, node_id, user_id, authorization_id, display_name, ip_four, ip_six, created_at, expires_at', peers.map((p) => p.row));
+  await insert(
+    'wg_peers',
+    'public_key, profile_id, node_id, user_id, authorization_id, display_name, ip_four, ip_six, created_at, expires_at',
+    peers.map((p) => p.row),
+  );
   // The connection log: an open row per live config (WireGuard rows span the peer's life), plus closed ones over 30 days.
   const log = peers.map((p) => [p.user, p.profile, p.node, 'wireguard', p.key, p.row[6]!, p.row[7]!, null, p.row[8]!, null, null, null]);
   for (let i = 0; i < 2 * configs; i++) {

@@ -15,6 +15,7 @@ export function machine(): string {
 
 /** Appends one dated section to bench/RESULTS.md, so figures accumulate run after run. */
 export function record(title: string, lines: string[]): void {
-  if (!existsSync(RESULTS)) writeFileSync(RESULTS, '# Benchmark results\n\nEach section is one run: date, machine, then the figures. Compare within a run (ratios); this machine is shared and noisy.\n');
+  if (!existsSync(RESULTS))
+    writeFileSync(RESULTS, '# Benchmark results\n\nEach section is one run: date, machine, then the figures. Compare within a run (ratios); this machine is shared and noisy.\n');
   appendFileSync(RESULTS, `\n## ${title} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC\n\nMachine: ${machine()}\n\n${lines.join('\n')}\n`);
 }

@@ -50,9 +50,7 @@ export async function startAgent(s: AgentSettings, d: AgentDeps): Promise<Runnin
   const { logger, wireguard } = d;
   const openvpn = d.openvpn?.backend ?? null;
   const now = d.now ?? Date.now;
-  const ovpn = d.openvpn
-    ? openvpnLoop({ backend: d.openvpn.backend, nodeId: s.nodeId, stateDir: s.stateDir, runDir: d.openvpn.runDir, preferAes: d.openvpn.preferAes, logger, now })
-    : null;
+  const ovpn = d.openvpn ? openvpnLoop({ backend: d.openvpn.backend, nodeId: s.nodeId, stateDir: s.stateDir, runDir: d.openvpn.runDir, preferAes: d.openvpn.preferAes, logger, now }) : null;
   let desired: DesiredConfig | null = null;
   let applied: number | null = null;
   let wgKey: string | null = null;
@@ -171,7 +169,12 @@ export async function startAgent(s: AgentSettings, d: AgentDeps): Promise<Runnin
     await ovpnChain;
   } else {
     // Nothing saved: an interface left from before still tells the hub our key in the first hello.
-    learnKey(await wireguard.observe().then((o) => o.publicKey, () => null));
+    learnKey(
+      await wireguard.observe().then(
+        (o) => o.publicKey,
+        () => null,
+      ),
+    );
   }
 
   const capabilities: Capability[] = openvpn ? ['wireguard', 'openvpn'] : ['wireguard'];

@@ -141,7 +141,19 @@ export class ChannelClient {
       headers: { authorization: `Bearer ${this.o.credential}`, 'x-edgeport-node': this.o.nodeId },
       handshakeTimeout: this.o.handshakeTimeoutMs ?? 15_000,
     });
-    const c: Connection = { ws, portal, opened: false, established: false, failure: null, errorDetail: null, awaitingSnapshot: false, lastAck: null, lastSeen: Date.now(), timers: [], queue: Promise.resolve() };
+    const c: Connection = {
+      ws,
+      portal,
+      opened: false,
+      established: false,
+      failure: null,
+      errorDetail: null,
+      awaitingSnapshot: false,
+      lastAck: null,
+      lastSeen: Date.now(),
+      timers: [],
+      queue: Promise.resolve(),
+    };
     this.conn = c;
 
     ws.on('unexpected-response', (_req, res) => {

@@ -118,7 +118,10 @@ export function openvpnLoop(o: OpenvpnLoopOptions): OpenvpnLoop {
     } catch {
       // None yet, or unreadable: numbers are assigned afresh (lowest free first, as before).
     }
-    const next = assignTuns(saved, profiles.map((p) => [p.id, portCount(p)] as const));
+    const next = assignTuns(
+      saved,
+      profiles.map((p) => [p.id, portCount(p)] as const),
+    );
     const text = `${JSON.stringify(Object.fromEntries(next))}\n`;
     if (text !== `${JSON.stringify(Object.fromEntries(saved))}\n`) {
       await mkdir(dir, { recursive: true, mode: 0o700 });

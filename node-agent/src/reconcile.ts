@@ -47,11 +47,7 @@ export function reconcile(desired: DesiredConfig, observed: Observed, now: numbe
   if (spec) {
     const o = observed.wireguard;
     if (!o?.exists || o.listenPort !== spec.listenPort || !sameSet(o.addresses, spec.addresses)) actions.push({ kind: 'wg_interface', spec });
-    const want = new Map(
-      desired.peers
-        .filter((p) => p.expires_at > now && wgProfiles.has(p.profile_id))
-        .map((p): [string, string[]] => [p.public_key, [`${p.ip_four}/32`, `${p.ip_six}/128`]]),
-    );
+    const want = new Map(desired.peers.filter((p) => p.expires_at > now && wgProfiles.has(p.profile_id)).map((p): [string, string[]] => [p.public_key, [`${p.ip_four}/32`, `${p.ip_six}/128`]]));
     const have = o?.exists ? o.peers : new Map();
     const upsert: WireguardPeerSpec[] = [];
     for (const [publicKey, allowedIps] of want) {

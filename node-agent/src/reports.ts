@@ -14,12 +14,7 @@ type SessionsMessage = Extract<NodeMessage, { type: 'sessions' }>;
  * handshook (the rest carry nothing but zeros), and the OpenVPN clients. Times are epoch ms,
  * like every time on the wire; `wg` and the OpenVPN management interface give seconds.
  */
-export function sessionsReport(
-  desired: DesiredConfig | null,
-  peers: ReadonlyMap<string, WireguardPeerState>,
-  clients: readonly OpenvpnClient[],
-  nowMs: number,
-): SessionsMessage {
+export function sessionsReport(desired: DesiredConfig | null, peers: ReadonlyMap<string, WireguardPeerState>, clients: readonly OpenvpnClient[], nowMs: number): SessionsMessage {
   const nowS = Math.floor(nowMs / 1000);
   const profileOfPeer = new Map((desired?.peers ?? []).map((p) => [p.public_key, p.profile_id]));
   const wg = new Map<string, number>();
@@ -41,9 +36,7 @@ export function sessionsReport(
       ...[...wg].map(([profile_id, count]) => ({ profile_id, protocol: 'wireguard' as const, count })),
       ...[...ovpn].map(([profile_id, count]) => ({ profile_id, protocol: 'openvpn' as const, count })),
     ],
-    peers: [...peers]
-      .filter(([, s]) => s.lastHandshake !== null)
-      .map(([public_key, s]) => ({ public_key, last_handshake: (s.lastHandshake as number) * 1000, rx: s.rx, tx: s.tx })),
+    peers: [...peers].filter(([, s]) => s.lastHandshake !== null).map(([public_key, s]) => ({ public_key, last_handshake: (s.lastHandshake as number) * 1000, rx: s.rx, tx: s.tx })),
     clients: clients.map((c) => ({
       common_name: c.commonName,
       profile_id: c.profileId,

@@ -81,7 +81,8 @@ class Hub {
   refuse = false;
   upgrades = 0;
   private constructor(
-    private readonly server: Server,readonly _wss: WebSocketServer,
+    private readonly server: Server,
+    readonly _wss: WebSocketServer,
   ) {}
 
   static async start(nodeId: string, port = 0): Promise<Hub> {
@@ -120,7 +121,10 @@ class Hub {
 
 function memoryLogger(): Logger & { lines: { level: string; msg: string; fields: Record<string, unknown> }[] } {
   const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
-  const log = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push({ level, msg, fields });
+  const log =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ level, msg, fields });
   return { lines, info: log('info'), warn: log('warn'), error: log('error') };
 }
 
@@ -167,10 +171,7 @@ function recordingOpenvpn() {
 }
 
 let seq = 0;
-async function agentFor(
-  portals: URL[],
-  over: { reconcileEveryMs?: number; heartbeatMs?: number; sessionsMs?: number; stateDir?: string; openvpn?: { backend: OpenvpnBackend; runDir: string } } = {},
-) {
+async function agentFor(portals: URL[], over: { reconcileEveryMs?: number; heartbeatMs?: number; sessionsMs?: number; stateDir?: string; openvpn?: { backend: OpenvpnBackend; runDir: string } } = {}) {
   const stateDir = over.stateDir ?? join(dir, `agent-${++seq}`);
   const logger = memoryLogger();
   const agent: RunningAgent = await startAgent(
@@ -352,7 +353,12 @@ describe('OpenVPN through the agent', () => {
     node.send({ type: 'snapshot', protocol: PROTOCOL_VERSION, config: ovpnConfig(1) });
     await until('ack 1', 5000, () => node.received.some((m) => m.type === 'ack' && m.revision === 1));
     // The ack needs only admission in place (servers follow on their own): the expired one is left out.
-    expect(first.rec.admitted).toEqual(new Map([['alice-cn', 'campus'], ['bob-cn', 'campus']]));
+    expect(first.rec.admitted).toEqual(
+      new Map([
+        ['alice-cn', 'campus'],
+        ['bob-cn', 'campus'],
+      ]),
+    );
     // No certificate yet: nothing runs.
     expect(await until('the servers applied', 5000, () => first.rec.running)).toEqual([]);
 
@@ -397,12 +403,15 @@ describe('OpenVPN through the agent', () => {
     expect(first.rec.admitted).toEqual(new Map([['alice-cn', 'campus']]));
 
     // Clients in the sessions report, backend events on the wire (seconds → milliseconds).
-    first.rec.clients = [{ process: 'campus-0', profileId: 'campus', cid: 3, commonName: 'alice-cn', ipFour: '10.50.0.2', ipSix: 'fd50::1000', rx: 10, tx: 20, connectedSince: 1_700_000_000, realAddress: '192.0.2.7' }];
-    const report = await until('a report with the client', 5000, () =>
-      node.received.find((m) => m.type === 'sessions' && m.clients.length === 1),
-    );
+    first.rec.clients = [
+      { process: 'campus-0', profileId: 'campus', cid: 3, commonName: 'alice-cn', ipFour: '10.50.0.2', ipSix: 'fd50::1000', rx: 10, tx: 20, connectedSince: 1_700_000_000, realAddress: '192.0.2.7' },
+    ];
+    const report = await until('a report with the client', 5000, () => node.received.find((m) => m.type === 'sessions' && m.clients.length === 1));
     expect(report).toMatchObject({
-      counts: expect.arrayContaining([{ profile_id: 'campus', protocol: 'openvpn', count: 1 }, { profile_id: 'staff', protocol: 'wireguard', count: 0 }]),
+      counts: expect.arrayContaining([
+        { profile_id: 'campus', protocol: 'openvpn', count: 1 },
+        { profile_id: 'staff', protocol: 'wireguard', count: 0 },
+      ]),
       clients: [{ common_name: 'alice-cn', profile_id: 'campus', ip_four: '10.50.0.2', ip_six: 'fd50::1000', rx: 10, tx: 20, connected_since: 1_700_000_000_000 }],
     });
     first.rec.listener?.({ event: 'disconnect', at: 1_700_000_100, profileId: 'campus', commonName: 'alice-cn', ipFour: '10.50.0.2', ipSix: 'fd50::1000', originatingIp: '192.0.2.7', rx: 11, tx: 22 });

@@ -115,7 +115,18 @@ describe('sessions report', () => {
     [K(3), state(null)], // configured, never connected
     [K(9), state(NOW_S - 1)], // not in the desired config (about to be removed): not counted
   ]);
-  const client = (cn: string, profileId: string): OpenvpnClient => ({ process: `${profileId}-0`, profileId, cid: 1, commonName: cn, ipFour: '10.42.0.2', ipSix: null, rx: 1, tx: 2, connectedSince: NOW_S - 60, realAddress: null });
+  const client = (cn: string, profileId: string): OpenvpnClient => ({
+    process: `${profileId}-0`,
+    profileId,
+    cid: 1,
+    commonName: cn,
+    ipFour: '10.42.0.2',
+    ipSix: null,
+    rx: 1,
+    tx: 2,
+    connectedSince: NOW_S - 60,
+    realAddress: null,
+  });
   const report = sessionsReport(desired, observed, [client('a', 'staff'), client('b', 'legacy'), client('c', 'gone')], NOW_S * 1000);
 
   it('counts WireGuard handshakes in the last 3 minutes and OpenVPN clients, per profile and protocol, zeros included', () => {

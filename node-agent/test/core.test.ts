@@ -97,6 +97,11 @@ describe('wire protocol', () => {
     const once = applyChanges(base, 2, [{ op: 'peer_add', peer }]);
     const twice = applyChanges(once, 2, [{ op: 'peer_add', peer }]);
     expect(twice).toEqual(once);
-    expect(applyChanges(twice, 3, [{ op: 'peer_remove', public_key: peer.public_key }, { op: 'peer_remove', public_key: peer.public_key }]).peers).toEqual([]);
+    expect(
+      applyChanges(twice, 3, [
+        { op: 'peer_remove', public_key: peer.public_key },
+        { op: 'peer_remove', public_key: peer.public_key },
+      ]).peers,
+    ).toEqual([]);
   });
 });

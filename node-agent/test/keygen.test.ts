@@ -23,15 +23,15 @@ describe('x25519PublicKey', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it(`makes ${KEYS} keys with a full garbage collection at every chance, without freezing`, async () => {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const keys = new URL('../src/wireguard/keys.ts', import.meta.url).href;
-    const script = [
-      `import { x25519PublicKey } from ${JSON.stringify(keys)};`,
-      `for (let i = 0; i < ${KEYS}; i++) x25519PublicKey();`,
-      `console.log('made ${KEYS} keys');`,
-    ].join('\n');
-    const argv = [process.execPath, '--gc-global', '--import', tsx, '--input-type=module', '-e', script];
-    expect((await run(argv, { timeoutMs: CHILD_TIMEOUT_MS })).trim()).toBe(`made ${KEYS} keys`);
-  }, CHILD_TIMEOUT_MS + 10_000);
+  it(
+    `makes ${KEYS} keys with a full garbage collection at every chance, without freezing`,
+    async () => {
+      const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+      const keys = new URL('../src/wireguard/keys.ts', import.meta.url).href;
+      const script = [`import { x25519PublicKey } from ${JSON.stringify(keys)};`, `for (let i = 0; i < ${KEYS}; i++) x25519PublicKey();`, `console.log('made ${KEYS} keys');`].join('\n');
+      const argv = [process.execPath, '--gc-global', '--import', tsx, '--input-type=module', '-e', script];
+      expect((await run(argv, { timeoutMs: CHILD_TIMEOUT_MS })).trim()).toBe(`made ${KEYS} keys`);
+    },
+    CHILD_TIMEOUT_MS + 10_000,
+  );
 });

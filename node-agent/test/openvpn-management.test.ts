@@ -108,7 +108,9 @@ describe('ManagementParser', () => {
   });
 
   it('does not merge a block that lost its END into the next one, and ignores stray ENV lines', () => {
-    const out = new ManagementParser().feed(crlf(['>CLIENT:ENV,x=1', '>CLIENT:REAUTH,5,2', '>CLIENT:ENV,common_name=a', '>CLIENT:CONNECT,6,0', '>CLIENT:ENV,common_name=b', '>CLIENT:ENV,END', '>CLIENT:FUTURE,1', '>LOG:x']));
+    const out = new ManagementParser().feed(
+      crlf(['>CLIENT:ENV,x=1', '>CLIENT:REAUTH,5,2', '>CLIENT:ENV,common_name=a', '>CLIENT:CONNECT,6,0', '>CLIENT:ENV,common_name=b', '>CLIENT:ENV,END', '>CLIENT:FUTURE,1', '>LOG:x']),
+    );
     expect(out).toEqual([
       { kind: 'client', event: 'REAUTH', cid: 5, kid: 2, env: { common_name: 'a' } },
       { kind: 'client', event: 'CONNECT', cid: 6, kid: 0, env: { common_name: 'b' } },
@@ -151,7 +153,10 @@ class FakeOpenvpn {
   readonly commands: string[] = [];
   socket: Socket | null = null;
   private server: Server;
-  constructor(readonly path: string, private readonly reply: (command: string) => string[]) {
+  constructor(
+    readonly path: string,
+    private readonly reply: (command: string) => string[],
+  ) {
     this.server = createServer((s) => {
       this.socket = s;
       s.setEncoding('utf8');

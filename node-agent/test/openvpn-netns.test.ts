@@ -125,11 +125,14 @@ async function startClient(name: string, port: number): Promise<Client> {
 }
 
 async function up(c: Client): Promise<void> {
-  await waitUntil(() => `Initialization Sequence Completed; client log:\n${c.log()}`, () => {
-    if (/Initialization Sequence Completed/.test(c.log())) return true;
-    if (c.h.exit() !== null) throw new Error(`client exited:\n${c.log()}`);
-    return false;
-  });
+  await waitUntil(
+    () => `Initialization Sequence Completed; client log:\n${c.log()}`,
+    () => {
+      if (/Initialization Sequence Completed/.test(c.log())) return true;
+      if (c.h.exit() !== null) throw new Error(`client exited:\n${c.log()}`);
+      return false;
+    },
+  );
 }
 
 async function stopClient(c: Client): Promise<void> {
@@ -144,7 +147,10 @@ async function alive(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
-  return readFile(`/proc/${pid}/cmdline`, 'utf8').then((t) => t.includes('openvpn'), () => false);
+  return readFile(`/proc/${pid}/cmdline`, 'utf8').then(
+    (t) => t.includes('openvpn'),
+    () => false,
+  );
 }
 
 function newBackend(): OpenvpnBackend {
@@ -179,7 +185,13 @@ beforeAll(async () => {
   tlsCrypt = generateTlsCryptKey();
   // alice and erin are allowed on p1; mallory is unknown; carol's certificate was issued for p2
   // although the allowed set says p1; dave's certificate says p1 but the allowed set says p2.
-  for (const [cn, ou] of [['alice', 'p1'], ['erin', 'p1'], ['mallory', 'p1'], ['carol', 'p2'], ['dave', 'p1']] as const) {
+  for (const [cn, ou] of [
+    ['alice', 'p1'],
+    ['erin', 'p1'],
+    ['mallory', 'p1'],
+    ['carol', 'p2'],
+    ['dave', 'p1'],
+  ] as const) {
     certs[cn] = await issueClientCertificate(ca, { commonName: cn, profileId: ou, notAfter });
   }
 });
@@ -211,7 +223,14 @@ describe('OpenVPN backend with real servers and clients', () => {
 
   it('starts one server per spec, with 0600 configs and a tun device each, idempotently', async () => {
     backend = newBackend();
-    await backend.setAllowed(new Map([['alice', 'p1'], ['erin', 'p1'], ['carol', 'p1'], ['dave', 'p2']]));
+    await backend.setAllowed(
+      new Map([
+        ['alice', 'p1'],
+        ['erin', 'p1'],
+        ['carol', 'p1'],
+        ['dave', 'p2'],
+      ]),
+    );
     const specs = specsFor([PORTS[0], PORTS[1]]);
     expect(specs.map((s) => s.name)).toEqual(['p1-0', 'p1-1']);
     await backend.ensureProcesses(specs);
@@ -248,8 +267,30 @@ describe('OpenVPN backend with real servers and clients', () => {
 
     const list = (await backend.clients()).sort((a, b) => a.process.localeCompare(b.process));
     expect(list).toEqual([
-      { process: 'p1-0', profileId: 'p1', cid: expect.any(Number), commonName: 'alice', ipFour: '10.77.0.2', ipSix: 'fd77::2', rx: expect.any(Number), tx: expect.any(Number), connectedSince: expect.any(Number), realAddress: '127.0.0.1' },
-      { process: 'p1-1', profileId: 'p1', cid: expect.any(Number), commonName: 'erin', ipFour: '10.77.0.130', ipSix: 'fd77::1:2', rx: expect.any(Number), tx: expect.any(Number), connectedSince: expect.any(Number), realAddress: '127.0.0.1' },
+      {
+        process: 'p1-0',
+        profileId: 'p1',
+        cid: expect.any(Number),
+        commonName: 'alice',
+        ipFour: '10.77.0.2',
+        ipSix: 'fd77::2',
+        rx: expect.any(Number),
+        tx: expect.any(Number),
+        connectedSince: expect.any(Number),
+        realAddress: '127.0.0.1',
+      },
+      {
+        process: 'p1-1',
+        profileId: 'p1',
+        cid: expect.any(Number),
+        commonName: 'erin',
+        ipFour: '10.77.0.130',
+        ipSix: 'fd77::1:2',
+        rx: expect.any(Number),
+        tx: expect.any(Number),
+        connectedSince: expect.any(Number),
+        realAddress: '127.0.0.1',
+      },
     ]);
     expect(list[0]?.rx).toBeGreaterThan(0);
     expect(Math.abs((list[0]?.connectedSince ?? 0) - Date.now() / 1000)).toBeLessThan(30);
@@ -281,7 +322,17 @@ describe('OpenVPN backend with real servers and clients', () => {
   it('reports a disconnect with byte counts when a client stops', async () => {
     await stopClient(erin);
     const gone = await waitUntil('disconnect event', () => events.find((e) => e.event === 'disconnect' && e.commonName === 'erin'), 10_000);
-    expect(gone).toEqual({ event: 'disconnect', at: expect.any(Number), profileId: 'p1', commonName: 'erin', ipFour: '10.77.0.130', ipSix: 'fd77::1:2', originatingIp: '127.0.0.1', rx: expect.any(Number), tx: expect.any(Number) });
+    expect(gone).toEqual({
+      event: 'disconnect',
+      at: expect.any(Number),
+      profileId: 'p1',
+      commonName: 'erin',
+      ipFour: '10.77.0.130',
+      ipSix: 'fd77::1:2',
+      originatingIp: '127.0.0.1',
+      rx: expect.any(Number),
+      tx: expect.any(Number),
+    });
     expect(gone.rx).toBeGreaterThan(0);
     expect(gone.tx).toBeGreaterThan(0);
     expect((await backend.clients()).map((c) => c.commonName)).toEqual(['alice']);

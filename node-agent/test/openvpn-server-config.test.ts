@@ -35,7 +35,10 @@ const opts: ServerConfigOptions = {
 };
 
 const lines = (config: string) => config.split('\n');
-const valueIn = (config: string, key: string) => lines(config).find((l) => l.startsWith(`${key} `))?.slice(key.length + 1);
+const valueIn = (config: string, key: string) =>
+  lines(config)
+    .find((l) => l.startsWith(`${key} `))
+    ?.slice(key.length + 1);
 
 describe('serverProcesses', () => {
   it('gives the worked example four processes, UDP first, each with a /26 and a /112', () => {
@@ -178,10 +181,7 @@ describe('serverProcesses', () => {
     expect(valueIn(only?.config ?? '', 'max-clients')).toBe('253');
     // Search domains alone bring the DNS servers along, but not block-outside-dns.
     const withDomain = serverProcesses({ ...split, dns_search_domains: ['corp.example'] }, opts)[0]?.config ?? '';
-    expect(lines(withDomain).filter((l) => /dhcp-option|block-outside/.test(l))).toEqual([
-      'push "dhcp-option DNS 9.9.9.9"',
-      'push "dhcp-option DOMAIN-SEARCH corp.example"',
-    ]);
+    expect(lines(withDomain).filter((l) => /dhcp-option|block-outside/.test(l))).toEqual(['push "dhcp-option DNS 9.9.9.9"', 'push "dhcp-option DOMAIN-SEARCH corp.example"']);
   });
 
   it('has no processes for a profile without OpenVPN or without ports', () => {

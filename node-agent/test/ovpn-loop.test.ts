@@ -18,14 +18,63 @@ describe('tun numbers', () => {
   type Ranges = Readonly<Record<string, readonly [number, number]>>;
   const m = (o: Ranges) => new Map(Object.entries(o).map(([k, [first, count]]): [string, TunRange] => [k, { first, count }]));
   it.each([
-    ['first profiles from 0, in order', {}, [['a', 2], ['b', 1]], { a: [0, 2], b: [2, 1] }],
+    [
+      'first profiles from 0, in order',
+      {},
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+      { a: [0, 2], b: [2, 1] },
+    ],
     ['a profile keeps its numbers when one before it goes', { a: [0, 2], b: [2, 1] }, [['b', 1]], { b: [2, 1] }],
-    ['a newcomer takes the lowest gap that fits', { b: [2, 1], c: [5, 4] }, [['b', 1], ['c', 4], ['a', 2]], { a: [0, 2], b: [2, 1], c: [5, 4] }],
-    ['a newcomer too big for the gap goes after', { b: [2, 1] }, [['a', 4], ['b', 1]], { a: [3, 4], b: [2, 1] }],
-    ['shrinking keeps the place', { a: [0, 4], b: [4, 1] }, [['a', 2], ['b', 1]], { a: [0, 2], b: [4, 1] }],
+    [
+      'a newcomer takes the lowest gap that fits',
+      { b: [2, 1], c: [5, 4] },
+      [
+        ['b', 1],
+        ['c', 4],
+        ['a', 2],
+      ],
+      { a: [0, 2], b: [2, 1], c: [5, 4] },
+    ],
+    [
+      'a newcomer too big for the gap goes after',
+      { b: [2, 1] },
+      [
+        ['a', 4],
+        ['b', 1],
+      ],
+      { a: [3, 4], b: [2, 1] },
+    ],
+    [
+      'shrinking keeps the place',
+      { a: [0, 4], b: [4, 1] },
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+      { a: [0, 2], b: [4, 1] },
+    ],
     ['growing into free numbers keeps the place', { a: [0, 1] }, [['a', 3]], { a: [0, 3] }],
-    ['growing into a neighbour moves, the neighbour stays', { a: [0, 2], b: [2, 1] }, [['a', 3], ['b', 1]], { a: [3, 3], b: [2, 1] }],
-    ['overlapping saved ranges: the later one moves', { a: [0, 2], b: [1, 2] }, [['a', 2], ['b', 2]], { a: [0, 2], b: [2, 2] }],
+    [
+      'growing into a neighbour moves, the neighbour stays',
+      { a: [0, 2], b: [2, 1] },
+      [
+        ['a', 3],
+        ['b', 1],
+      ],
+      { a: [3, 3], b: [2, 1] },
+    ],
+    [
+      'overlapping saved ranges: the later one moves',
+      { a: [0, 2], b: [1, 2] },
+      [
+        ['a', 2],
+        ['b', 2],
+      ],
+      { a: [0, 2], b: [2, 2] },
+    ],
   ] as const)('%s', (_name, before, wanted, after) => {
     expect(assignTuns(m(before as Ranges), wanted)).toEqual(m(after as Ranges));
   });

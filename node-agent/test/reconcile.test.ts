@@ -48,7 +48,12 @@ describe('reconcile', () => {
     ['nothing to do', desired({ peers: [peer(0)] }), observed([[K(0), ['10.43.43.2/32', 'fd43::2/128']]]), []],
     ['adds a missing peer', desired({ peers: [peer(0)] }), observed([]), [{ kind: 'wg_peers', upsert: [{ publicKey: K(0), allowedIps: ['10.43.43.2/32', 'fd43::2/128'] }], remove: [] }]],
     ['removes a peer the portal no longer wants', desired(), observed([[K(1), ['10.43.43.3/32']]]), [{ kind: 'wg_peers', upsert: [], remove: [K(1)] }]],
-    ['fixes changed addresses', desired({ peers: [peer(0)] }), observed([[K(0), ['10.43.43.9/32', 'fd43::9/128']]]), [{ kind: 'wg_peers', upsert: [{ publicKey: K(0), allowedIps: ['10.43.43.2/32', 'fd43::2/128'] }], remove: [] }]],
+    [
+      'fixes changed addresses',
+      desired({ peers: [peer(0)] }),
+      observed([[K(0), ['10.43.43.9/32', 'fd43::9/128']]]),
+      [{ kind: 'wg_peers', upsert: [{ publicKey: K(0), allowedIps: ['10.43.43.2/32', 'fd43::2/128'] }], remove: [] }],
+    ],
     ['drops an expired peer without the portal', desired({ peers: [peer(0, NOW)] }), observed([[K(0), ['10.43.43.2/32', 'fd43::2/128']]]), [{ kind: 'wg_peers', upsert: [], remove: [K(0)] }]],
     ['ignores peers of profiles without WireGuard', desired({ profiles: [profile('p', true, false), profile('o', false, true)], peers: [{ ...peer(0), profile_id: 'o' }] }), observed([]), []],
   ])('%s', (_name, want, have, expected) => {
@@ -73,12 +78,21 @@ describe('reconcile', () => {
     const b = withPort('b', 51821, 2);
     const a = withPort('a', 51820, 1);
     const addresses = ['10.44.2.1/24', 'fd44:2::1/64', '10.44.1.1/24', 'fd44:1::1/64'];
-    for (const profiles of [[b, a], [a, b]]) {
+    for (const profiles of [
+      [b, a],
+      [a, b],
+    ]) {
       const spec = wireguardSpec(desired({ profiles }), 'wg0');
       expect(spec?.listenPort).toBe(51820);
       expect([...(spec?.addresses ?? [])].sort()).toEqual([...addresses].sort());
     }
-    expect(nodeWireguardPort([{ id: 'b', port: 51821 }, { id: 'a.2', port: 51822 }, { id: 'a', port: 51820 }])).toEqual({ profile_id: 'a', port: 51820 });
+    expect(
+      nodeWireguardPort([
+        { id: 'b', port: 51821 },
+        { id: 'a.2', port: 51822 },
+        { id: 'a', port: 51820 },
+      ]),
+    ).toEqual({ profile_id: 'a', port: 51820 });
     expect(nodeWireguardPort([])).toBeNull();
   });
 

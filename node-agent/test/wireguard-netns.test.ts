@@ -38,7 +38,11 @@ function recording(inner: Runner): { run: Runner; calls: string[][] } {
   return { calls, run: (argv, options) => (calls.push([...argv]), inner(argv, options)) };
 }
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 // A UDP echo on the server's tunnel address stands in for ping (no ping binary on this machine,
 // and Node cannot open raw ICMP sockets); what it proves is the same: packets cross the tunnel.
@@ -107,7 +111,12 @@ beforeAll(async () => {
   await inS(['ip', 'link', 'add', 'veth-s', 'type', 'veth', 'peer', 'name', 'veth-c', 'netns', nsC]);
   await inS(['ip', 'address', 'add', '192.168.77.1/30', 'dev', 'veth-s']);
   await inC(['ip', 'address', 'add', '192.168.77.2/30', 'dev', 'veth-c']);
-  for (const [run, dev] of [[inS, 'veth-s'], [inC, 'veth-c'], [inS, 'lo'], [inC, 'lo']] as const) {
+  for (const [run, dev] of [
+    [inS, 'veth-s'],
+    [inC, 'veth-c'],
+    [inS, 'lo'],
+    [inC, 'lo'],
+  ] as const) {
     await run(['ip', 'link', 'set', dev, 'up']);
   }
 });
@@ -281,7 +290,10 @@ describe('WireGuard backend against real wg, wireguard-go and iproute2', () => {
     // Removing them through a backend that chunks at 300 peers per call: four calls, nothing left.
     const chunked = recording(inS);
     const small = createWireguardBackend({ stateDir: stateS, logger, interfaceName: ifS, run: chunked.run, peersPerCall: 300 });
-    await small.applyPeers([], batch.map((p) => p.publicKey));
+    await small.applyPeers(
+      [],
+      batch.map((p) => p.publicKey),
+    );
     expect(chunked.calls).toHaveLength(4);
     expect([...(await server.observe()).peers.keys()].sort()).toEqual([P1, P2].sort());
   });

@@ -14,12 +14,13 @@ const PSK = 'gG0GICG5/BL8UGu5NZLmjoELYfbzGqMGW0Z6vLE26GM=';
 const row = (...f: string[]) => f.join('\t');
 
 describe('parseDump', () => {
-  const dump = [
-    row(PRIV, PUB, '51820', 'off'),
-    row(A, '(none)', '192.0.2.7:41235', '10.43.43.2/32,fd43::2/128', '1716800000', '9012', '14820', 'off'),
-    row(B, '(none)', '(none)', '10.43.43.3/32,fd43::3/128', '0', '0', '0', 'off'),
-    row(C, PSK, '[2001:db8::5]:51820', '(none)', '1716800123', '1', '2', '25'),
-  ].join('\n') + '\n';
+  const dump =
+    [
+      row(PRIV, PUB, '51820', 'off'),
+      row(A, '(none)', '192.0.2.7:41235', '10.43.43.2/32,fd43::2/128', '1716800000', '9012', '14820', 'off'),
+      row(B, '(none)', '(none)', '10.43.43.3/32,fd43::3/128', '0', '0', '0', 'off'),
+      row(C, PSK, '[2001:db8::5]:51820', '(none)', '1716800123', '1', '2', '25'),
+    ].join('\n') + '\n';
 
   it('reads the interface line and every peer', () => {
     const d = parseDump(dump);
@@ -64,18 +65,21 @@ describe('parseDump', () => {
     expect(() => parseDump('')).toThrow(/empty/);
     expect(() => parseDump(row(PRIV, PUB, '51820'))).toThrow(/expected 4/);
     expect(() => parseDump(`${row(PRIV, PUB, '1', 'off')}\n${row(A, '(none)', '(none)')}`)).toThrow(/expected 8/);
-    expect(() =>
-      parseDump(`${row(PRIV, PUB, '1', 'off')}\n${row(A, '(none)', '(none)', '(none)', 'x', '0', '0', 'off')}`),
-    ).toThrow(/latest-handshake/);
+    expect(() => parseDump(`${row(PRIV, PUB, '1', 'off')}\n${row(A, '(none)', '(none)', '(none)', 'x', '0', '0', 'off')}`)).toThrow(/latest-handshake/);
   });
 });
 
 describe('wgSetArgs', () => {
   it('builds one call: removals, then upserts with their complete allowed-ips', () => {
-    const calls = wgSetArgs('wg0', [{ publicKey: A, allowedIps: ['10.0.0.2/32', 'fd00::2/128'] }, { publicKey: B, allowedIps: [] }], [C]);
-    expect(calls).toEqual([
-      ['wg', 'set', 'wg0', 'peer', C, 'remove', 'peer', A, 'allowed-ips', '10.0.0.2/32,fd00::2/128', 'peer', B, 'allowed-ips', ''],
-    ]);
+    const calls = wgSetArgs(
+      'wg0',
+      [
+        { publicKey: A, allowedIps: ['10.0.0.2/32', 'fd00::2/128'] },
+        { publicKey: B, allowedIps: [] },
+      ],
+      [C],
+    );
+    expect(calls).toEqual([['wg', 'set', 'wg0', 'peer', C, 'remove', 'peer', A, 'allowed-ips', '10.0.0.2/32,fd00::2/128', 'peer', B, 'allowed-ips', '']]);
   });
 
   it('makes no call for an empty batch', () => {
@@ -83,7 +87,12 @@ describe('wgSetArgs', () => {
   });
 
   it('splits a large batch into calls of at most perCall peers', () => {
-    const calls = wgSetArgs('wg0', [A, B].map((publicKey) => ({ publicKey, allowedIps: ['10.0.0.9/32'] })), [C], 2);
+    const calls = wgSetArgs(
+      'wg0',
+      [A, B].map((publicKey) => ({ publicKey, allowedIps: ['10.0.0.9/32'] })),
+      [C],
+      2,
+    );
     expect(calls.map((c) => c.filter((x) => x === 'peer').length)).toEqual([2, 1]);
     expect(calls.every((c) => c.slice(0, 3).join(' ') === 'wg set wg0')).toBe(true);
   });

@@ -20,8 +20,7 @@ async function pageContextSafe(c: Context<AppEnv>): Promise<PageContext> {
  */
 export async function renderError(err: Error, c: Context<AppEnv>): Promise<Response> {
   const requestId = c.get('requestId') ?? 'unknown';
-  const appError =
-    err instanceof AppError ? err : new AppError('internal', 'An unexpected error occurred. It has been logged.');
+  const appError = err instanceof AppError ? err : new AppError('internal', 'An unexpected error occurred. It has been logged.');
   if (!(err instanceof AppError)) {
     console.error(JSON.stringify({ level: 'error', request_id: requestId, error: err.name, message: err.message, stack: err.stack }));
   }
@@ -49,10 +48,7 @@ export async function renderError(err: Error, c: Context<AppEnv>): Promise<Respo
       // The eduVPN API v3 shape (docs/eduvpn.md §1.3): apps read the status, never match the text.
       return c.json(appError.oauthError ? { error: appError.oauthError, error_description: appError.message } : { error: appError.message }, status);
     case 'html':
-      return c.html(
-        <ErrorPage page={await pageContextSafe(c)} title={titleFor(appError.code)} detail={appError.message} fields={appError.fields} requestId={requestId} />,
-        status,
-      );
+      return c.html(<ErrorPage page={await pageContextSafe(c)} title={titleFor(appError.code)} detail={appError.message} fields={appError.fields} requestId={requestId} />, status);
   }
 }
 

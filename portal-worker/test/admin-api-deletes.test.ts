@@ -10,7 +10,10 @@ describe.each(DRIVERS)('deletes through the admin JSON API (%s)', (driver) => {
     expect((await admin.api('POST', '/admin/api/nodes', { id, name: id, host_name: `${id}.example.org`, profiles: [] })).status).toBe(201);
     const db = await dbFor(driver);
     const now = Date.now();
-    await db.kysely.insertInto('node_status').values({ node_id: id, agent_version: '0.1.0', applied_revision: 3, wanted_revision: 3, connected: 1, last_seen_at: now, load_json: null, sessions_json: null, updated_at: now }).execute();
+    await db.kysely
+      .insertInto('node_status')
+      .values({ node_id: id, agent_version: '0.1.0', applied_revision: 3, wanted_revision: 3, connected: 1, last_seen_at: now, load_json: null, sessions_json: null, updated_at: now })
+      .execute();
     expect((await admin.api('DELETE', `/admin/api/nodes/${id}`)).status).toBe(204);
     expect(await db.kysely.selectFrom('node_status').select('node_id').where('node_id', '=', id).execute()).toEqual([]);
     expect((await admin.api('GET', `/admin/api/nodes/${id}`)).status).toBe(404);

@@ -68,7 +68,13 @@ describe.each(DRIVERS)('audit log page on %s', (driver) => {
   it('pages 50 at a time, newest first, with a before cursor that keeps the filters', async () => {
     const { browser } = await signedIn(driver, { admin: true });
     const actor = unique('pager');
-    await bulkAudit(driver, actor, 120, (i) => `test.page.${i}`, (i) => ['thing', `t${i}`]);
+    await bulkAudit(
+      driver,
+      actor,
+      120,
+      (i) => `test.page.${i}`,
+      (i) => ['thing', `t${i}`],
+    );
     const first = await (await browser.fetch(`/admin/audit?actor=${actor}`)).text();
     const page1 = rowIds(first);
     expect(page1).toHaveLength(50);
@@ -93,8 +99,20 @@ describe.each(DRIVERS)('audit log page on %s', (driver) => {
     const actor = unique('filt');
     const other = unique('filt');
     const target = unique('tgt');
-    await bulkAudit(driver, actor, 4, (i) => (i % 2 ? 'test.alpha.set' : 'test.beta.set'), (i) => (i === 3 ? ['widget', target] : ['thing', `x${i}`]));
-    await bulkAudit(driver, other, 2, () => 'test.alpha.set', () => ['widget', target]);
+    await bulkAudit(
+      driver,
+      actor,
+      4,
+      (i) => (i % 2 ? 'test.alpha.set' : 'test.beta.set'),
+      (i) => (i === 3 ? ['widget', target] : ['thing', `x${i}`]),
+    );
+    await bulkAudit(
+      driver,
+      other,
+      2,
+      () => 'test.alpha.set',
+      () => ['widget', target],
+    );
     const actions = async (query: string) => [...(await (await browser.fetch(`/admin/audit?${query}`)).text()).matchAll(/data-action="([^"]+)"/g)].map((m) => m[1]);
 
     expect(await actions(`actor=${actor}`)).toHaveLength(4);

@@ -104,7 +104,11 @@ describe.each(DRIVERS)('admin connections on %s', (driver: Driver) => {
     const p = await provisionOwn(driver, LANE);
     const u = await userWithConfigs(driver, p);
     const db = await dbFor(driver);
-    await db.kysely.updateTable('certificates').set({ expires_at: Date.now() - 1000 }).where('common_name', '=', u.commonName).execute();
+    await db.kysely
+      .updateTable('certificates')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('common_name', '=', u.commonName)
+      .execute();
     const mine = section(await fragment(p), p.profileId);
     expect(rowStatus(mine, u.wgKey)).not.toBeNull();
     expect(rowStatus(mine, u.commonName)).toBeNull();
@@ -166,7 +170,8 @@ describe.each(DRIVERS)('admin connections on %s', (driver: Driver) => {
     expect(html).toContain('<code>protocol</code>');
     expect(html).toContain('id="connections-live"');
     expect((await p.admin.form('/admin/connections/kill', { _csrf: token, protocol: 'wireguard' })).status).toBe(400);
-    for (const fields of [{}, { _csrf: 'wrong' }] as Record<string, string>[]) expect((await p.admin.form('/admin/connections/kill', { ...fields, protocol: 'wireguard', key: u.wgKey })).status).toBe(403);
+    for (const fields of [{}, { _csrf: 'wrong' }] as Record<string, string>[])
+      expect((await p.admin.form('/admin/connections/kill', { ...fields, protocol: 'wireguard', key: u.wgKey })).status).toBe(403);
     expect(await db.kysely.selectFrom('wg_peers').select('public_key').where('user_id', '=', u.id).execute()).toHaveLength(1);
     expect(await db.kysely.selectFrom('certificates').select('common_name').where('user_id', '=', u.id).execute()).toHaveLength(1);
     p.agent?.close();
@@ -183,7 +188,19 @@ describe.each(DRIVERS)('admin connections on %s', (driver: Driver) => {
 
 describe('live status rule', () => {
   const now = Date.UTC(2030, 0, 1);
-  const wg: ConfigRow = { protocol: 'wireguard', key: 'k', userId: 'u', profileId: 'p', nodeId: 'n', authorizationId: null, displayName: 'laptop', ipFour: '10.0.0.2', ipSix: 'fd00::2', createdAt: 0, expiresAt: now + 1 };
+  const wg: ConfigRow = {
+    protocol: 'wireguard',
+    key: 'k',
+    userId: 'u',
+    profileId: 'p',
+    nodeId: 'n',
+    authorizationId: null,
+    displayName: 'laptop',
+    ipFour: '10.0.0.2',
+    ipSix: 'fd00::2',
+    createdAt: 0,
+    expiresAt: now + 1,
+  };
   const ovpn: ConfigRow = { ...wg, protocol: 'openvpn', key: 'cn', ipFour: null, ipSix: null };
   const report = (at: number, handshake: number | null) => ({
     at,
@@ -205,8 +222,22 @@ describe('live status rule', () => {
   });
 
   it('groups rows per profile and node, counting the active ones', () => {
-    const skeleton = { profiles: [{ id: 'p', displayName: 'P' }], served: [{ profileId: 'p', nodeId: 'n' }, { profileId: 'p', nodeId: 'quiet' }], nodes: [{ id: 'n', name: 'North' }, { id: 'quiet', name: 'Quiet' }] };
-    const reports = new Map([['n', report(now, now)], ['quiet', null], ['old', report(now - 999_999, now - 999_999)]]);
+    const skeleton = {
+      profiles: [{ id: 'p', displayName: 'P' }],
+      served: [
+        { profileId: 'p', nodeId: 'n' },
+        { profileId: 'p', nodeId: 'quiet' },
+      ],
+      nodes: [
+        { id: 'n', name: 'North' },
+        { id: 'quiet', name: 'Quiet' },
+      ],
+    };
+    const reports = new Map([
+      ['n', report(now, now)],
+      ['quiet', null],
+      ['old', report(now - 999_999, now - 999_999)],
+    ]);
     const moved = { ...wg, key: 'moved', nodeId: 'old' };
     const [p] = connectionSections(skeleton, [wg, ovpn, moved], reports, now);
     expect(p?.nodes.map((n) => [n.name, n.report.kind, n.active, n.rows.length])).toEqual([

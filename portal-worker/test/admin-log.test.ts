@@ -17,7 +17,20 @@ async function logged(driver: Driver, row: { user: string; four: string | null; 
   const node = unique('lognode');
   await db.kysely
     .insertInto('connection_log')
-    .values({ user_id: row.user, profile_id: 'employees', node_id: node, vpn_proto: row.proto ?? 'wireguard', connection_id: unique('key'), ip_four: row.four, ip_six: row.six, originating_ip: null, connected_at: row.from, disconnected_at: row.to, bytes_in: null, bytes_out: null })
+    .values({
+      user_id: row.user,
+      profile_id: 'employees',
+      node_id: node,
+      vpn_proto: row.proto ?? 'wireguard',
+      connection_id: unique('key'),
+      ip_four: row.four,
+      ip_six: row.six,
+      originating_ip: null,
+      connected_at: row.from,
+      disconnected_at: row.to,
+      bytes_in: null,
+      bytes_out: null,
+    })
     .execute();
   return node;
 }

@@ -5,7 +5,12 @@ import { auditActions, csrfOf, eventually, makeNode, makeProfile, rowOf } from '
 import { enrollNode, open, portalFetch, TestNode } from './test-node.ts';
 
 function decode(html: string): string {
-  return html.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return html
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 describe.each(DRIVERS)('node enrollment and revocation pages on %s', (driver) => {
@@ -38,7 +43,11 @@ describe.each(DRIVERS)('node enrollment and revocation pages on %s', (driver) =>
 
     // The token from the page is the real thing: the agent trades it for a credential and connects.
     const enrollToken = command.split(' --token ')[1] as string;
-    const enrolled = await portalFetch('http://portal.test/node/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node_id: nodeId, token: enrollToken }) }, driver);
+    const enrolled = await portalFetch(
+      'http://portal.test/node/enroll',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node_id: nodeId, token: enrollToken }) },
+      driver,
+    );
     expect(enrolled.status).toBe(201);
     const { credential } = await enrolled.json<{ credential: string }>();
     expect(await authenticateNode(db, nodeId, credential)).toEqual({ id: nodeId });
@@ -111,7 +120,11 @@ describe.each(DRIVERS)('node enrollment and revocation pages on %s', (driver) =>
     ];
     for (const [path, fields] of forms) expect((await user.form(path, { _csrf: token, ...fields })).status, path).toBe(403);
     const db = await dbFor(driver);
-    expect(await db.kysely.selectFrom('nodes').select(['name', 'revoked_at', 'enrollment_hash']).where('id', '=', nodeId).executeTakeFirst()).toEqual({ name: nodeId, revoked_at: null, enrollment_hash: null });
+    expect(await db.kysely.selectFrom('nodes').select(['name', 'revoked_at', 'enrollment_hash']).where('id', '=', nodeId).executeTakeFirst()).toEqual({
+      name: nodeId,
+      revoked_at: null,
+      enrollment_hash: null,
+    });
     // Signed out: the page sends to the login form.
     expect((await new Browser(driver).fetch('/admin/nodes')).status).toBe(302);
   });

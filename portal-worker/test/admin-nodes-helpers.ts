@@ -17,7 +17,12 @@ export async function makeProfile(admin: Browser): Promise<string> {
     display_name: 'Staff',
     host_name: 'vpn.example.org',
     wireguard: { range_four: `10.${m}.${n}.0/24`, range_six: `fd30:${m.toString(16)}:${n.toString(16)}::/64` },
-    openvpn: { range_four: `172.${24 + random(8)}.${random(256)}.${random(4) * 64}/26`, range_six: `fd31:${random(65536).toString(16)}:${random(65536).toString(16)}::/64`, udp_ports: [1194], tcp_ports: [1194] },
+    openvpn: {
+      range_four: `172.${24 + random(8)}.${random(256)}.${random(4) * 64}/26`,
+      range_six: `fd31:${random(65536).toString(16)}:${random(65536).toString(16)}::/64`,
+      udp_ports: [1194],
+      tcp_ports: [1194],
+    },
   });
   expect(r.status, await r.clone().text()).toBe(201);
   return id;

@@ -80,7 +80,11 @@ describe.each(DRIVERS)('admin nodes page on %s', (driver) => {
     const nodeId = await makeNode(admin);
     const db = await dbFor(driver);
     // Enrolled (a credential hash is all the page looks at), and a status row as the channel writes it.
-    await db.kysely.updateTable('nodes').set({ credential_hash: 'x'.repeat(64), enrolled_at: Date.now() }).where('id', '=', nodeId).execute();
+    await db.kysely
+      .updateTable('nodes')
+      .set({ credential_hash: 'x'.repeat(64), enrolled_at: Date.now() })
+      .where('id', '=', nodeId)
+      .execute();
     const now = Date.now();
     await db.kysely
       .insertInto('node_status')
@@ -113,9 +117,17 @@ describe.each(DRIVERS)('admin nodes page on %s', (driver) => {
     expect(row).toContain('12 WireGuard peers, 3 OpenVPN clients');
 
     // Heard from longer ago than NODE_HEALTHY_SECONDS (45 s): offline, as /connect would judge it.
-    await db.kysely.updateTable('node_status').set({ last_seen_at: now - 46_000 }).where('node_id', '=', nodeId).execute();
+    await db.kysely
+      .updateTable('node_status')
+      .set({ last_seen_at: now - 46_000 })
+      .where('node_id', '=', nodeId)
+      .execute();
     expect(rowOf(await (await fragment(admin, '/admin/nodes')).text(), `node-row-${nodeId}`)).toContain('data-status="offline"');
-    await db.kysely.updateTable('node_status').set({ last_seen_at: now - 125_000 }).where('node_id', '=', nodeId).execute();
+    await db.kysely
+      .updateTable('node_status')
+      .set({ last_seen_at: now - 125_000 })
+      .where('node_id', '=', nodeId)
+      .execute();
     const stale = rowOf(await (await fragment(admin, '/admin/nodes')).text(), `node-row-${nodeId}`);
     expect(stale).toContain('data-status="offline"');
     expect(stale).toContain('2 min ago');

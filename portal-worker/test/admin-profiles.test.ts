@@ -44,7 +44,11 @@ describe.each(DRIVERS)('admin profiles pages on %s', (driver) => {
 
     // An expired configuration no longer holds its address.
     const db = await dbFor(driver);
-    await db.kysely.updateTable('wg_peers').set({ expires_at: Date.now() - 1 }).where('node_id', '=', p.nodeId).execute();
+    await db.kysely
+      .updateTable('wg_peers')
+      .set({ expires_at: Date.now() - 1 })
+      .where('node_id', '=', p.nodeId)
+      .execute();
     expect(await usageLine(p.admin, p.profileId, p.nodeId, 'wireguard')).toContain('WireGuard 253 of 253 free');
 
     // The edit page has the same per node, with the ranges each node uses.
@@ -69,7 +73,7 @@ describe.each(DRIVERS)('admin profiles pages on %s', (driver) => {
     const edit = await (await admin.fetch(`/admin/profiles/${profileId}`, nl)).text();
     expect(edit).toContain('Weergavenaam');
     expect(edit).toContain('Dit profiel verwijderen');
-    expect((await (await admin.fetch('/admin/nodes', nl)).text())).toContain('Node toevoegen');
+    expect(await (await admin.fetch('/admin/nodes', nl)).text()).toContain('Node toevoegen');
   });
 
   it('creates a profile from the form, refuses a bad one with 400 and no row, and deletes one after asking', async () => {
@@ -79,7 +83,18 @@ describe.each(DRIVERS)('admin profiles pages on %s', (driver) => {
     const token = csrfOf(form);
     const id = `pf${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const r = Math.floor(Math.random() * 250);
-    const fields = { _csrf: token, id, display_name: 'Guests', host_name: 'vpn.example.org', default_gateway: 'on', wg_enabled: 'on', wg_range_four: `10.${r}.250.0/24`, wg_range_six: `fd40:${r.toString(16)}::/64`, wg_port: '51820', preferred_proto: 'wireguard' };
+    const fields = {
+      _csrf: token,
+      id,
+      display_name: 'Guests',
+      host_name: 'vpn.example.org',
+      default_gateway: 'on',
+      wg_enabled: 'on',
+      wg_range_four: `10.${r}.250.0/24`,
+      wg_range_six: `fd40:${r.toString(16)}::/64`,
+      wg_port: '51820',
+      preferred_proto: 'wireguard',
+    };
 
     const bad = await admin.form('/admin/profiles', { ...fields, wg_range_four: '10.0.0.0/33' });
     expect(bad.status).toBe(400);
@@ -116,7 +131,17 @@ describe.each(DRIVERS)('admin profiles pages on %s', (driver) => {
     const id = `wg${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const r = Math.floor(Math.random() * 250);
     // What the browser sends: the select's first option ("openvpn") although OpenVPN is off.
-    const fields = { _csrf: token, id, display_name: 'WireGuard only', host_name: 'vpn.example.org', wg_enabled: 'on', wg_range_four: `10.${r}.249.0/24`, wg_range_six: `fd41:${r.toString(16)}::/64`, wg_port: '51820', preferred_proto: 'openvpn' };
+    const fields = {
+      _csrf: token,
+      id,
+      display_name: 'WireGuard only',
+      host_name: 'vpn.example.org',
+      wg_enabled: 'on',
+      wg_range_four: `10.${r}.249.0/24`,
+      wg_range_six: `fd41:${r.toString(16)}::/64`,
+      wg_port: '51820',
+      preferred_proto: 'openvpn',
+    };
     const ok = await admin.form('/admin/profiles', fields);
     expect(ok.status, await ok.clone().text()).toBe(303);
     const db = await dbFor(driver);

@@ -16,7 +16,15 @@ describe('CSV cells', () => {
     expect(csvCell('=HYPERLINK("http://x","y")')).toBe('"\'=HYPERLINK(""http://x"",""y"")"');
     // Numbers are data, written as they are.
     expect(csvCell(-1)).toBe('-1');
-    expect(toCsv(['a', 'b'], [[1, 'x'], [2, 'y,z']])).toBe('a,b\r\n1,x\r\n2,"y,z"\r\n');
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          [1, 'x'],
+          [2, 'y,z'],
+        ],
+      ),
+    ).toBe('a,b\r\n1,x\r\n2,"y,z"\r\n');
   });
 });
 
@@ -27,7 +35,10 @@ describe.each(DRIVERS)('statistics CSV export on %s', (driver) => {
     const node = unique('csvnode');
     const profile = unique('csvprof');
     const hour = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000;
-    await recordSessions(db, node, hour + 5 * MINUTE, [{ profile_id: profile, protocol: 'wireguard', count: 4 }, { profile_id: profile, protocol: 'openvpn', count: 1 }]);
+    await recordSessions(db, node, hour + 5 * MINUTE, [
+      { profile_id: profile, protocol: 'wireguard', count: 4 },
+      { profile_id: profile, protocol: 'openvpn', count: 1 },
+    ]);
     await recordSessions(db, node, hour + 20 * MINUTE, [{ profile_id: profile, protocol: 'wireguard', count: 2 }]);
     await recordSessions(db, node, hour + 65 * MINUTE, [{ profile_id: profile, protocol: 'wireguard', count: 3 }]);
 
@@ -62,7 +73,20 @@ describe.each(DRIVERS)('statistics CSV export on %s', (driver) => {
     ] as const) {
       await db.kysely
         .insertInto('connection_log')
-        .values({ user_id: `${node}-${user}`, profile_id: 'p', node_id: node, vpn_proto: 'wireguard', connection_id: unique('k'), ip_four: null, ip_six: null, originating_ip: null, connected_at: from, disconnected_at: to, bytes_in: null, bytes_out: null })
+        .values({
+          user_id: `${node}-${user}`,
+          profile_id: 'p',
+          node_id: node,
+          vpn_proto: 'wireguard',
+          connection_id: unique('k'),
+          ip_four: null,
+          ip_six: null,
+          originating_ip: null,
+          connected_at: from,
+          disconnected_at: to,
+          bytes_in: null,
+          bytes_out: null,
+        })
         .execute();
     }
     const r = await browser.fetch(`/admin/stats.csv?kind=users&period=7d&node=${node}`);

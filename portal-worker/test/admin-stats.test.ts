@@ -37,7 +37,20 @@ async function logRow(driver: Driver, row: { user: string; node: string; profile
   const db = await dbFor(driver);
   await db.kysely
     .insertInto('connection_log')
-    .values({ user_id: row.user, profile_id: row.profile ?? 'p', node_id: row.node, vpn_proto: 'openvpn', connection_id: unique('cn'), ip_four: null, ip_six: null, originating_ip: null, connected_at: row.from, disconnected_at: row.to, bytes_in: null, bytes_out: null })
+    .values({
+      user_id: row.user,
+      profile_id: row.profile ?? 'p',
+      node_id: row.node,
+      vpn_proto: 'openvpn',
+      connection_id: unique('cn'),
+      ip_four: null,
+      ip_six: null,
+      originating_ip: null,
+      connected_at: row.from,
+      disconnected_at: row.to,
+      bytes_in: null,
+      bytes_out: null,
+    })
     .execute();
 }
 
@@ -48,7 +61,16 @@ describe.each(DRIVERS)('statistics page on %s', (driver) => {
     const { admin, agent, profileId, nodeId } = await provision(driver, {}, {}, driver === 'd1');
     const db = await dbFor(driver);
     const now = Date.now();
-    const frame = { type: 'sessions' as const, at: now, counts: [{ profile_id: profileId, protocol: 'wireguard' as const, count: 2 }, { profile_id: profileId, protocol: 'openvpn' as const, count: 3 }], peers: [], clients: [] };
+    const frame = {
+      type: 'sessions' as const,
+      at: now,
+      counts: [
+        { profile_id: profileId, protocol: 'wireguard' as const, count: 2 },
+        { profile_id: profileId, protocol: 'openvpn' as const, count: 3 },
+      ],
+      peers: [],
+      clients: [],
+    };
     if (agent) agent.socket.send(frame);
     else await onSessionsReport(db, nodeId, frame);
     const stored = await waitFor(
@@ -144,10 +166,16 @@ describe.each(DRIVERS)('statistics page on %s', (driver) => {
     const db = await dbFor(driver);
     const clientId = unique('org.example.stats');
     const now = Date.now();
-    await db.kysely.insertInto('oauth_clients').values({ id: clientId, name: 'Stats Test App', redirect_uris: '["http://127.0.0.1:{PORT}/callback"]', requires_approval: 1, created_at: now }).execute();
+    await db.kysely
+      .insertInto('oauth_clients')
+      .values({ id: clientId, name: 'Stats Test App', redirect_uris: '["http://127.0.0.1:{PORT}/callback"]', requires_approval: 1, created_at: now })
+      .execute();
     const user = await makeUser(driver);
     const auth = (expiresAt: number) => ({ id: unique('auth'), user_id: user, client_id: clientId, scope: 'config', created_at: now, expires_at: expiresAt, refresh_seq: 0, last_used_at: null });
-    await db.kysely.insertInto('oauth_authorizations').values([...Array.from({ length: 9 }, () => auth(now + DAY)), auth(now - 1000)]).execute();
+    await db.kysely
+      .insertInto('oauth_authorizations')
+      .values([...Array.from({ length: 9 }, () => auth(now + DAY)), auth(now - 1000)])
+      .execute();
 
     expect((await activeAuthorizationsPerClient(db, Date.now())).find((x) => x.clientId === clientId)).toEqual({ clientId, count: 9 });
     const html = section(await (await browser.fetch('/admin/stats')).text(), 'app-usage');

@@ -13,7 +13,20 @@ describe.each(DRIVERS)('admin user page on %s', (driver: Driver) => {
     const t0 = Date.UTC(2030, 0, 2, 3, 4);
     await db.kysely
       .insertInto('connection_log')
-      .values({ user_id: u.id, profile_id: p.profileId, node_id: p.nodeId, vpn_proto: 'openvpn', connection_id: u.commonName, ip_four: '172.20.9.9', ip_six: 'fd20::9', originating_ip: null, connected_at: t0, disconnected_at: t0 + 60_000, bytes_in: 2048, bytes_out: 3 * 1024 * 1024 })
+      .values({
+        user_id: u.id,
+        profile_id: p.profileId,
+        node_id: p.nodeId,
+        vpn_proto: 'openvpn',
+        connection_id: u.commonName,
+        ip_four: '172.20.9.9',
+        ip_six: 'fd20::9',
+        originating_ip: null,
+        connected_at: t0,
+        disconnected_at: t0 + 60_000,
+        bytes_in: 2048,
+        bytes_out: 3 * 1024 * 1024,
+      })
       .execute();
     await db.kysely.updateTable('users').set({ display_name: 'Ada Lovelace', permissions: '["staff","vpn"]' }).where('id', '=', u.id).execute();
 
@@ -70,7 +83,12 @@ describe.each(DRIVERS)('admin user page on %s', (driver: Driver) => {
     expect(r.headers.get('location')).toBe(`/admin/users/${u.id}`);
     expect(await userFootprint(driver, u.id)).toMatchObject({ user: { is_disabled: 1 }, wg_peers: 0, certificates: 0, oauth_authorizations: 0, local_accounts: 1 });
     await eventually(async () => {
-      expect(deltas(p.agent?.messages ?? [])).toEqual(expect.arrayContaining([{ op: 'peer_remove', public_key: u.wgKey }, { op: 'cert_remove', common_name: u.commonName }]));
+      expect(deltas(p.agent?.messages ?? [])).toEqual(
+        expect.arrayContaining([
+          { op: 'peer_remove', public_key: u.wgKey },
+          { op: 'cert_remove', common_name: u.commonName },
+        ]),
+      );
     });
     const fragment = await (await p.admin.fetch('/admin/connections', { headers: { 'x-fragment': '1' } })).text();
     expect(rowStatus(fragment, u.wgKey)).toBeNull();
@@ -96,7 +114,20 @@ describe.each(DRIVERS)('admin user page on %s', (driver: Driver) => {
     const db = await dbFor(driver);
     await db.kysely
       .insertInto('connection_log')
-      .values({ user_id: u.id, profile_id: p.profileId, node_id: p.nodeId, vpn_proto: 'openvpn', connection_id: u.commonName, ip_four: '172.20.1.2', ip_six: null, originating_ip: null, connected_at: 1, disconnected_at: 2, bytes_in: null, bytes_out: null })
+      .values({
+        user_id: u.id,
+        profile_id: p.profileId,
+        node_id: p.nodeId,
+        vpn_proto: 'openvpn',
+        connection_id: u.commonName,
+        ip_four: '172.20.1.2',
+        ip_six: null,
+        originating_ip: null,
+        connected_at: 1,
+        disconnected_at: 2,
+        bytes_in: null,
+        bytes_out: null,
+      })
       .execute();
     const held = await userFootprint(driver, u.id);
     expect(held).toMatchObject({ wg_peers: 1, certificates: 1, oauth_authorizations: 2, browser_sessions: 1, local_accounts: 1 });
@@ -105,12 +136,25 @@ describe.each(DRIVERS)('admin user page on %s', (driver: Driver) => {
     const r = await p.admin.form(`/admin/users/${u.id}/delete`, { _csrf: token });
     expect(r.status).toBe(303);
     expect(r.headers.get('location')).toBe('/admin/users');
-    expect(await userFootprint(driver, u.id)).toEqual({ user: null, wg_peers: 0, certificates: 0, oauth_authorizations: 0, browser_sessions: 0, local_accounts: 0, connection_log: held.connection_log });
+    expect(await userFootprint(driver, u.id)).toEqual({
+      user: null,
+      wg_peers: 0,
+      certificates: 0,
+      oauth_authorizations: 0,
+      browser_sessions: 0,
+      local_accounts: 0,
+      connection_log: held.connection_log,
+    });
     // The WireGuard row of the log is closed, not removed.
     const open = await db.kysely.selectFrom('connection_log').select('id').where('user_id', '=', u.id).where('disconnected_at', 'is', null).execute();
     expect(open).toEqual([]);
     await eventually(async () => {
-      expect(deltas(p.agent?.messages ?? [])).toEqual(expect.arrayContaining([{ op: 'peer_remove', public_key: u.wgKey }, { op: 'cert_remove', common_name: u.commonName }]));
+      expect(deltas(p.agent?.messages ?? [])).toEqual(
+        expect.arrayContaining([
+          { op: 'peer_remove', public_key: u.wgKey },
+          { op: 'cert_remove', common_name: u.commonName },
+        ]),
+      );
     });
     const audit = await db.kysely.selectFrom('audit_log').selectAll().where('target_id', '=', u.id).where('action', '=', 'user.delete').executeTakeFirstOrThrow();
     expect(JSON.parse(audit.before_json as string)).toMatchObject({ id: u.id, hasLocalAccount: true });

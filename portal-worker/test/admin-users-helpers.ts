@@ -74,7 +74,15 @@ export function rowStatus(html: string, key: string): string | null {
 export async function userFootprint(driver: Driver, id: string) {
   const db = await dbFor(driver);
   const count = async (table: 'wg_peers' | 'certificates' | 'oauth_authorizations' | 'browser_sessions' | 'local_accounts' | 'connection_log') =>
-    Number((await db.kysely.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', id).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await db.kysely
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('user_id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const user = await db.kysely.selectFrom('users').select(['id', 'is_disabled']).where('id', '=', id).executeTakeFirst();
   return {
     user: user ? { id: user.id, is_disabled: Number(user.is_disabled) } : null,

@@ -19,8 +19,16 @@ describe.each(DRIVERS)('admin users list on %s', (driver: Driver) => {
     const bob = await makeUser(driver, { id: `${tag}-bob` });
     const carol = await makeUser(driver, { id: `${tag}-carol`, admin: true });
     const dave = await makeUser(driver, { id: unique('dave') });
-    await db.kysely.updateTable('users').set({ display_name: `Alice Wonder ${tag}` }).where('id', '=', alice).execute();
-    await db.kysely.updateTable('users').set({ display_name: `Dave ${tag}x` }).where('id', '=', dave).execute();
+    await db.kysely
+      .updateTable('users')
+      .set({ display_name: `Alice Wonder ${tag}` })
+      .where('id', '=', alice)
+      .execute();
+    await db.kysely
+      .updateTable('users')
+      .set({ display_name: `Dave ${tag}x` })
+      .where('id', '=', dave)
+      .execute();
     await db.kysely.updateTable('users').set({ is_disabled: 1 }).where('id', '=', bob).execute();
 
     const get = async (query: string) => {

@@ -73,7 +73,11 @@ describe('login and logout', () => {
   it('ends an expired session', async () => {
     const { browser, id } = await signedIn('d1');
     const db = await dbFor('d1');
-    await db.kysely.updateTable('browser_sessions').set({ expires_at: Date.now() - 1 }).where('user_id', '=', id).execute();
+    await db.kysely
+      .updateTable('browser_sessions')
+      .set({ expires_at: Date.now() - 1 })
+      .where('user_id', '=', id)
+      .execute();
     const r = await browser.fetch('/');
     expect(r.status).toBe(302);
     expect(r.headers.get('location')).toBe('/login?next=%2F');

@@ -28,7 +28,13 @@ async function secondNode(p: Awaited<ReturnType<typeof provision>>, n: number) {
     name: nodeId,
     host_name: `${nodeId}.example.org`,
     wg_public_key: await wgPublicKey(),
-    profiles: [{ profile_id: p.profileId, wireguard: { range_four: `10.251.${n}.0/24`, range_six: `fd51:${n.toString(16)}::/64` }, openvpn: { range_four: `10.252.${n}.0/24`, range_six: `fd52:${n.toString(16)}::/64` } }],
+    profiles: [
+      {
+        profile_id: p.profileId,
+        wireguard: { range_four: `10.251.${n}.0/24`, range_six: `fd51:${n.toString(16)}::/64` },
+        openvpn: { range_four: `10.252.${n}.0/24`, range_six: `fd52:${n.toString(16)}::/64` },
+      },
+    ],
   });
   if (r.status !== 201) throw new Error(`node: ${await r.text()}`);
   return { nodeId, credential: await enrollNode(p.admin, nodeId) };
@@ -119,7 +125,6 @@ describe('connect through the node channel', () => {
     p.agent?.close();
   });
 });
-
 
 describe('connection log', () => {
   it('records who had a WireGuard address from connect to disconnect, and forgets a config no node took', async () => {

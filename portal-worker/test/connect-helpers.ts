@@ -69,7 +69,10 @@ export async function directToken(driver: Driver, userId: string, clientId = 'or
   const now = Date.now();
   const id = randomToken(24);
   const expiresAt = now + 90 * 86_400_000;
-  await db.kysely.insertInto('oauth_authorizations').values({ id, user_id: userId, client_id: clientId, scope: 'config', created_at: now, expires_at: expiresAt, refresh_seq: 0, last_used_at: now }).execute();
+  await db.kysely
+    .insertInto('oauth_authorizations')
+    .values({ id, user_id: userId, client_id: clientId, scope: 'config', created_at: now, expires_at: expiresAt, refresh_seq: 0, last_used_at: now })
+    .execute();
   const keys = await signingKeys(env.OAUTH_SIGNING_KEY);
   return { token: await signToken(keys, 'access', { auth: id }, userId, now + 3_600_000, now), authorizationId: id, expiresAt };
 }

@@ -12,7 +12,7 @@ const WG = 'application/x-wireguard-profile';
  * (3.x) removes that user's config with the same key first, then connects.
  */
 describe.each(DRIVERS)('POST /api/v3/connect with a key the same user still holds (%s)', (driver: Driver) => {
-  it('replaces the old authorization\'s config with that key and tells its node', async () => {
+  it("replaces the old authorization's config with that key and tells its node", async () => {
     const p = await provision(driver);
     const { browser } = await signedIn(driver);
     const user = await appUser(driver);

@@ -141,7 +141,12 @@ describe('POST /api/v3/connect', () => {
     }
     const db = await dbFor('d1');
     const held = (await db.kysely.selectFrom('wg_peers').select('authorization_id').where('user_id', '=', user).execute()).map((r) => r.authorization_id).sort();
-    expect(held).toEqual(auths.slice(1).map((a) => a.authorizationId).sort());
+    expect(held).toEqual(
+      auths
+        .slice(1)
+        .map((a) => a.authorizationId)
+        .sort(),
+    );
   });
 
   it('removes configs when the user revokes the app or is disabled', async () => {
@@ -166,7 +171,12 @@ describe('POST /api/v3/connect', () => {
 
   it('answers 503 when no node serves the profile, and writes nothing', async () => {
     const { browser: admin } = await signedIn('d1', { admin: true });
-    const body = { id: `lonely${Date.now().toString(36)}`, display_name: 'Lonely', host_name: 'vpn.example.org', wireguard: { range_four: `10.250.${Math.floor(Math.random() * 250)}.0/24`, range_six: `fd99:${Math.floor(Math.random() * 9999).toString(16)}::/64` } };
+    const body = {
+      id: `lonely${Date.now().toString(36)}`,
+      display_name: 'Lonely',
+      host_name: 'vpn.example.org',
+      wireguard: { range_four: `10.250.${Math.floor(Math.random() * 250)}.0/24`, range_six: `fd99:${Math.floor(Math.random() * 9999).toString(16)}::/64` },
+    };
     expect((await admin.api('POST', '/admin/api/profiles', body)).status).toBe(201);
     const { browser } = await signedIn('d1');
     const tokens = await appTokens(browser);

@@ -42,7 +42,11 @@ describe('a database that does not answer (PlanetScale driver)', () => {
     expect(connect.headers.get('retry-after')).toBe(String(DB_RETRY_AFTER_S));
     expect(await connect.json()).toEqual({ error: expect.stringContaining('try again') });
 
-    const token = await browser.fetch('/oauth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=x&client_id=y' });
+    const token = await browser.fetch('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=refresh_token&refresh_token=x&client_id=y',
+    });
     expect(token.status).toBe(503);
     expect(token.headers.get('cache-control')).toBe('no-store');
     expect(token.headers.get('retry-after')).toBe(String(DB_RETRY_AFTER_S));
@@ -64,7 +68,12 @@ describe('a database that does not answer (PlanetScale driver)', () => {
     expect(r.status).toBe(500);
 
     const db = await dbFor('planetscale');
-    const err = await rejection(db.kysely.selectFrom('no_such_table' as 'users').selectAll().execute());
+    const err = await rejection(
+      db.kysely
+        .selectFrom('no_such_table' as 'users')
+        .selectAll()
+        .execute(),
+    );
     expect(err).toBeInstanceOf(DatabaseError);
     expect(err).not.toBeInstanceOf(AppError);
   });

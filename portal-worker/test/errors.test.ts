@@ -79,12 +79,24 @@ describe('security headers', () => {
 describe('first-run setup', () => {
   it('refuses a wrong token, and refuses once any account exists', async () => {
     const b = new Browser();
-    const wrong = await b.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'x'.repeat(30), user: 'root', password: 'a long enough password' }) });
+    const wrong = await b.fetch('/setup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'x'.repeat(30), user: 'root', password: 'a long enough password' }),
+    });
     expect(wrong.status).toBe(403);
     // Other tests in this isolate have created users by now, or this creates the first.
-    const first = await b.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'test-setup-token-0123456789', user: 'root', password: 'a long enough password' }) });
+    const first = await b.fetch('/setup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'test-setup-token-0123456789', user: 'root', password: 'a long enough password' }),
+    });
     expect([201, 409]).toContain(first.status);
-    const second = await b.fetch('/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'test-setup-token-0123456789', user: 'root2', password: 'a long enough password' }) });
+    const second = await b.fetch('/setup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'test-setup-token-0123456789', user: 'root2', password: 'a long enough password' }),
+    });
     expect(second.status).toBe(409);
   });
 });

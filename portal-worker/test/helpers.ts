@@ -49,12 +49,10 @@ export const PASSWORD = 'correct horse battery staple';
 
 export async function makeUser(driver: Driver, opts: { admin?: boolean; permissions?: string[]; id?: string } = {}): Promise<string> {
   const id = opts.id ?? unique(opts.admin ? 'admin' : 'user');
-  await createLocalUser(
-    await dbFor(driver),
-    { id, displayName: null, passwordHash: await hashPassword(PASSWORD), isAdmin: opts.admin ?? false, permissions: opts.permissions ?? [] },
-    Date.now(),
-    { actorUserId: null, requestId: 'test' },
-  );
+  await createLocalUser(await dbFor(driver), { id, displayName: null, passwordHash: await hashPassword(PASSWORD), isAdmin: opts.admin ?? false, permissions: opts.permissions ?? [] }, Date.now(), {
+    actorUserId: null,
+    requestId: 'test',
+  });
   return id;
 }
 

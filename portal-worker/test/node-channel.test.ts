@@ -129,12 +129,24 @@ describe('NodeChannel', () => {
 });
 
 describe('reports from a node', () => {
-  it('keeps each minute\'s peak session count and logs OpenVPN connections', async () => {
+  it("keeps each minute's peak session count and logs OpenVPN connections", async () => {
     const n = await enrolledNode();
     const db = await dbFor('d1');
     // A certificate the node will report a connection for.
     const user = (await db.kysely.selectFrom('users').select('id').limit(1).executeTakeFirstOrThrow()).id;
-    await db.kysely.insertInto('certificates').values({ common_name: `cn${Date.now()}`, profile_id: n.profileId, node_id: n.nodeId, user_id: user, authorization_id: null, display_name: 'test', created_at: Date.now(), expires_at: Date.now() + 60_000 }).execute();
+    await db.kysely
+      .insertInto('certificates')
+      .values({
+        common_name: `cn${Date.now()}`,
+        profile_id: n.profileId,
+        node_id: n.nodeId,
+        user_id: user,
+        authorization_id: null,
+        display_name: 'test',
+        created_at: Date.now(),
+        expires_at: Date.now() + 60_000,
+      })
+      .execute();
     const cert = await db.kysely.selectFrom('certificates').select('common_name').where('node_id', '=', n.nodeId).executeTakeFirstOrThrow();
 
     const agent = (await open(n.nodeId, n.credential)).node as NodeSocket;
@@ -148,7 +160,18 @@ describe('reports from a node', () => {
     report(3, minuteStart + 1);
     report(2, minuteStart + 2);
     agent.send({ type: 'openvpn_event', event: 'connect', at, common_name: cert.common_name, profile_id: n.profileId, ip_four: '10.9.9.2', ip_six: 'fd09::2', originating_ip: '192.0.2.44' });
-    agent.send({ type: 'openvpn_event', event: 'disconnect', at: at + 5000, common_name: cert.common_name, profile_id: n.profileId, ip_four: '10.9.9.2', ip_six: 'fd09::2', originating_ip: '192.0.2.44', rx: 1000, tx: 2000 });
+    agent.send({
+      type: 'openvpn_event',
+      event: 'disconnect',
+      at: at + 5000,
+      common_name: cert.common_name,
+      profile_id: n.profileId,
+      ip_four: '10.9.9.2',
+      ip_six: 'fd09::2',
+      originating_ip: '192.0.2.44',
+      rx: 1000,
+      tx: 2000,
+    });
     agent.send({ type: 'need_snapshot', reason: 'marker' });
     // Frames are handled in order, so the snapshot answering the marker comes after all of them.
     expect(await agent.next()).toMatchObject({ type: 'snapshot' });
@@ -163,7 +186,9 @@ describe('reports from a node', () => {
       await new Promise((r) => setTimeout(r, 50));
       log = await read();
     }
-    expect(log).toMatchObject([{ user_id: user, node_id: n.nodeId, vpn_proto: 'openvpn', ip_four: '10.9.9.2', originating_ip: '192.0.2.44', connected_at: at, disconnected_at: at + 5000, bytes_in: 1000, bytes_out: 2000 }]);
+    expect(log).toMatchObject([
+      { user_id: user, node_id: n.nodeId, vpn_proto: 'openvpn', ip_four: '10.9.9.2', originating_ip: '192.0.2.44', connected_at: at, disconnected_at: at + 5000, bytes_in: 1000, bytes_out: 2000 },
+    ]);
     agent.ws.close();
   });
 });

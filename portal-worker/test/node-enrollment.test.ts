@@ -47,7 +47,11 @@ describe('node enrollment', () => {
     const bad = await agent.fetch('/node/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"node":1}' });
     expect(bad.status).toBe(400);
     const db = await dbFor('d1');
-    await db.kysely.updateTable('nodes').set({ enrollment_expires_at: Date.now() - 1 }).where('id', '=', p.nodeId).execute();
+    await db.kysely
+      .updateTable('nodes')
+      .set({ enrollment_expires_at: Date.now() - 1 })
+      .where('id', '=', p.nodeId)
+      .execute();
     const expired = await enroll(agent, p.nodeId, token);
     expect(expired.status).toBe(401);
     expect(expired.headers.get('content-type')).toBe('application/problem+json');
@@ -73,7 +77,11 @@ describe('desired config of a node', () => {
     expect(config.peers).toEqual([expect.objectContaining({ public_key: key, profile_id: p.profileId, ip_four: p.wgRange.range_four.replace('0/24', '2') })]);
     expect(config.certificates).toHaveLength(1);
     // Expired configurations are not sent.
-    await db.kysely.updateTable('wg_peers').set({ expires_at: Date.now() - 1 }).where('public_key', '=', key).execute();
+    await db.kysely
+      .updateTable('wg_peers')
+      .set({ expires_at: Date.now() - 1 })
+      .where('public_key', '=', key)
+      .execute();
     expect((await desiredConfigFor(db, p.nodeId, 6, null, Date.now())).peers).toEqual([]);
   });
 });

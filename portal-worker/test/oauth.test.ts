@@ -24,7 +24,7 @@ describe('authorization endpoint', () => {
     const { challenge } = await pkcePair();
     expect(Object.fromEntries(await authorizeError(authorizeQuery(challenge, { code_challenge: null, code_challenge_method: null })))).toMatchObject({ error: 'invalid_request', state: 'st4te' });
     expect((await authorizeError(authorizeQuery(challenge, { code_challenge_method: 'plain' }))).get('error')).toBe('invalid_request');
-    expect((await authorizeError(authorizeQuery('too-short')).then((p) => p.get('error')))).toBe('invalid_request');
+    expect(await authorizeError(authorizeQuery('too-short')).then((p) => p.get('error'))).toBe('invalid_request');
   });
 
   it('refuses other response types, scopes, missing state and repeated parameters', async () => {
@@ -124,7 +124,11 @@ describe('token endpoint', () => {
     const { verifier, challenge } = await pkcePair();
     const code = (await approve(browser, authorizeQuery(challenge))).searchParams.get('code') as string;
     const db = await dbFor('d1');
-    await db.kysely.updateTable('oauth_codes').set({ expires_at: Date.now() - 1 }).where('used_at', 'is', null).execute();
+    await db.kysely
+      .updateTable('oauth_codes')
+      .set({ expires_at: Date.now() - 1 })
+      .where('used_at', 'is', null)
+      .execute();
     const r = await tokenRequest(browser, { grant_type: 'authorization_code', client_id: CLIENT_ID, code, redirect_uri: REDIRECT, code_verifier: verifier });
     expect(await r.json()).toMatchObject({ error: 'invalid_grant', error_description: 'the code has expired' });
   });
@@ -137,7 +141,11 @@ describe('token endpoint', () => {
     const unknown = await tokenRequest(b, { grant_type: 'refresh_token', client_id: 'nope', refresh_token: 'x' });
     expect(unknown.status).toBe(401);
     expect(await unknown.json()).toMatchObject({ error: 'invalid_client' });
-    const twice = await b.fetch('/oauth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=refresh_token&client_id=${CLIENT_ID}&client_id=${CLIENT_ID}` });
+    const twice = await b.fetch('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=refresh_token&client_id=${CLIENT_ID}&client_id=${CLIENT_ID}`,
+    });
     expect(await twice.json()).toMatchObject({ error: 'invalid_request' });
     expect(await (await tokenRequest(b, { grant_type: 'refresh_token', client_id: CLIENT_ID, refresh_token: 'not.a.jwt' })).json()).toMatchObject({ error: 'invalid_grant' });
   });
@@ -212,7 +220,13 @@ describe('admin-registered clients', () => {
     expect(consent).toContain('Custom VPN');
     const callback = await approve(browser, authorizeQuery(challenge, { client_id: clientId, redirect_uri: redirect }));
     expect(callback.protocol).toBe(`${clientId}:`);
-    const r = await tokenRequest(browser, { grant_type: 'authorization_code', client_id: clientId, code: callback.searchParams.get('code') as string, redirect_uri: redirect, code_verifier: verifier });
+    const r = await tokenRequest(browser, {
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      code: callback.searchParams.get('code') as string,
+      redirect_uri: redirect,
+      code_verifier: verifier,
+    });
     const tokens = await r.json<{ access_token: string }>();
     expect((await apiCall(browser, tokens.access_token, 'GET', '/info')).status).toBe(200);
 

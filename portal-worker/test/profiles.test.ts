@@ -33,7 +33,10 @@ async function problem(r: Response): Promise<Problem> {
 
 async function countRows(driver: Driver, table: 'profiles' | 'audit_log'): Promise<number> {
   const db = await dbFor(driver);
-  const row = await db.kysely.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db.kysely
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -96,9 +99,19 @@ describe('profile validation', () => {
     ['a malformed CIDR', { wireguard: { range_four: '10.0.0.300/24', range_six: 'fd00:1::/64' } }, 'wireguard.range_four', /valid IPv4 or IPv6/],
     ['host bits set', { wireguard: { range_four: '10.9.9.1/24', range_six: 'fd00:1::/64' } }, 'wireguard.range_four', /did you mean 10\.9\.9\.0\/24/],
     ['v6 where v4 belongs', { wireguard: { range_four: 'fd00:2::/64', range_six: 'fd00:1::/64' } }, 'wireguard.range_four', /IPv4/],
-    ['ranges overlapping inside one profile', { wireguard: { range_four: '10.1.0.0/16', range_six: 'fd00:1::/64' }, openvpn: { range_four: '10.1.2.0/24', range_six: 'fd00:2::/64' } }, 'openvpn.range_four', /overlaps wireguard.range_four/],
+    [
+      'ranges overlapping inside one profile',
+      { wireguard: { range_four: '10.1.0.0/16', range_six: 'fd00:1::/64' }, openvpn: { range_four: '10.1.2.0/24', range_six: 'fd00:2::/64' } },
+      'openvpn.range_four',
+      /overlaps wireguard.range_four/,
+    ],
     ['three OpenVPN ports', { openvpn: { range_four: '10.2.0.0/24', range_six: 'fd00:3::/64', udp_ports: [1194, 1195], tcp_ports: [443] } }, 'openvpn', /1, 2, 4, 8, 16, 32 or 64/],
-    ['65 OpenVPN ports', { openvpn: { range_four: '10.2.0.0/16', range_six: 'fd00:3::/64', udp_ports: Array.from({ length: 65 }, (_, i) => 2000 + i), tcp_ports: [] } }, 'openvpn.udp_ports', /at most 64/i],
+    [
+      '65 OpenVPN ports',
+      { openvpn: { range_four: '10.2.0.0/16', range_six: 'fd00:3::/64', udp_ports: Array.from({ length: 65 }, (_, i) => 2000 + i), tcp_ports: [] } },
+      'openvpn.udp_ports',
+      /at most 64/i,
+    ],
     ['a duplicate port', { openvpn: { range_four: '10.2.0.0/24', range_six: 'fd00:3::/64', udp_ports: [1194, 1194], tcp_ports: [] } }, 'openvpn.udp_ports', /twice/],
     ['a port out of range', { wireguard: { range_four: '10.3.0.0/24', range_six: 'fd00:4::/64', port: 70000 } }, 'wireguard.port', /65535/],
     ['an unknown field', { colour: 'blue' }, 'colour', /unknown field/],
@@ -172,7 +185,17 @@ describe('admin pages', () => {
     expect(ok.status).toBe(303);
     expect(await (await b.api('GET', `/admin/api/profiles/${id}`)).json()).toMatchObject({ id, display_name: 'From the form', openvpn: null });
 
-    const bad = await b.form('/admin/profiles', { _csrf: token, id: unique('form'), display_name: 'Bad', host_name: 'vpn.example.org', ovpn_enabled: 'on', ovpn_range_four: '10.0.0.1/24', ovpn_range_six: 'fd00::/64', ovpn_udp_ports: '1194, 1195, 1196', ovpn_tcp_ports: '' });
+    const bad = await b.form('/admin/profiles', {
+      _csrf: token,
+      id: unique('form'),
+      display_name: 'Bad',
+      host_name: 'vpn.example.org',
+      ovpn_enabled: 'on',
+      ovpn_range_four: '10.0.0.1/24',
+      ovpn_range_six: 'fd00::/64',
+      ovpn_udp_ports: '1194, 1195, 1196',
+      ovpn_tcp_ports: '',
+    });
     expect(bad.status).toBe(400);
     const html = await bad.text();
     expect(html).toContain('did you mean 10.0.0.0/24');

@@ -11,7 +11,12 @@ describe.each(DRIVERS)('SSO users in the admin console on %s', (driver: Driver) 
     const id = unique('sso-admin');
     const uni = parseConfig(envFor(driver, SSO_VARS)).sso.providers[0];
     if (!uni) throw new Error('no provider');
-    const r = await ssoSignIn(await dbFor(driver), uni, { userId: id, permissions: ['staff'], isAdmin: false, displayName: 'Sso Person' }, { now: Date.now(), policy: { idleMs: 600_000, maxMs: 600_000 }, userAgent: null, requestId: 'test' });
+    const r = await ssoSignIn(
+      await dbFor(driver),
+      uni,
+      { userId: id, permissions: ['staff'], isAdmin: false, displayName: 'Sso Person' },
+      { now: Date.now(), policy: { idleMs: 600_000, maxMs: 600_000 }, userAgent: null, requestId: 'test' },
+    );
     if (!r.ok) throw new Error(r.message);
     const browser = ssoBrowser(driver);
     browser.cookies.set('edgeport_session', r.sessionSecret);

@@ -34,7 +34,11 @@ describe.each(DRIVERS)('GET /sso/<id>/callback on %s', (driver: Driver) => {
     const b = ssoBrowser(driver);
     const state = stateOf(await start(b));
     const db = await dbFor(driver);
-    await db.kysely.updateTable('sso_states').set({ expires_at: Date.now() - 1 }).where('state_hash', '=', (await stateRow(driver, state))?.state_hash as string).execute();
+    await db.kysely
+      .updateTable('sso_states')
+      .set({ expires_at: Date.now() - 1 })
+      .where('state_hash', '=', (await stateRow(driver, state))?.state_hash as string)
+      .execute();
     await refused(b, `/sso/uni/callback?code=c&state=${state}`, state);
   });
 
@@ -42,7 +46,11 @@ describe.each(DRIVERS)('GET /sso/<id>/callback on %s', (driver: Driver) => {
     const b = ssoBrowser(driver);
     const state = stateOf(await start(b));
     const db = await dbFor(driver);
-    await db.kysely.updateTable('sso_states').set({ used_at: Date.now() }).where('state_hash', '=', (await stateRow(driver, state))?.state_hash as string).execute();
+    await db.kysely
+      .updateTable('sso_states')
+      .set({ used_at: Date.now() })
+      .where('state_hash', '=', (await stateRow(driver, state))?.state_hash as string)
+      .execute();
     await refused(b, `/sso/uni/callback?code=c&state=${state}`, state);
   });
 

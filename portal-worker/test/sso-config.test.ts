@@ -36,10 +36,25 @@ describe('OIDC_PROVIDERS and the SSO vars', () => {
   });
 
   it('takes every field of the contract', () => {
-    const full = { ...UNI, issuer: 'http://127.0.0.1:4011', scopes: ['openid', 'profile', 'groups'], user_id_claim: 'uid', permissions_claim: 'groups', admin_permissions: ['vpn-admins'], userinfo: true };
+    const full = {
+      ...UNI,
+      issuer: 'http://127.0.0.1:4011',
+      scopes: ['openid', 'profile', 'groups'],
+      user_id_claim: 'uid',
+      permissions_claim: 'groups',
+      admin_permissions: ['vpn-admins'],
+      userinfo: true,
+    };
     const { config, issues } = parse([full], { LOCAL_LOGIN: 'false', SSO_RECHECK_ON_CONNECT: 'true', SSO_PERMISSIONS_MAX_AGE_MINUTES: '60' });
     expect(issues).toEqual([]);
-    expect(config.providers[0]).toMatchObject({ scopes: ['openid', 'profile', 'groups'], userIdClaim: 'uid', permissionsClaim: 'groups', adminPermissions: ['vpn-admins'], userinfo: true, insecure: true });
+    expect(config.providers[0]).toMatchObject({
+      scopes: ['openid', 'profile', 'groups'],
+      userIdClaim: 'uid',
+      permissionsClaim: 'groups',
+      adminPermissions: ['vpn-admins'],
+      userinfo: true,
+      insecure: true,
+    });
     expect(config).toMatchObject({ localLogin: false, recheckOnConnect: true, permissionsMaxAgeMs: 3_600_000 });
   });
 
@@ -67,9 +82,7 @@ describe('OIDC_PROVIDERS and the SSO vars', () => {
   });
 
   it('refuses plain http off loopback, and accepts it on 127.0.0.0/8, localhost and [::1]', () => {
-    expect(parse([{ ...UNI, issuer: 'http://idp.example.org' }]).issues).toEqual([
-      'OIDC_PROVIDERS[0].issuer: must be https (plain http only on loopback hosts: 127.0.0.0/8, localhost, [::1])',
-    ]);
+    expect(parse([{ ...UNI, issuer: 'http://idp.example.org' }]).issues).toEqual(['OIDC_PROVIDERS[0].issuer: must be https (plain http only on loopback hosts: 127.0.0.0/8, localhost, [::1])']);
     expect(parse([{ ...UNI, issuer: 'http://10.0.0.1:4011' }]).issues).toHaveLength(1);
     expect(parse([{ ...UNI, issuer: 'http://127.0.0.1.example.org' }]).issues).toHaveLength(1);
     for (const issuer of ['http://127.0.0.1:4011', 'http://127.9.8.7', 'http://localhost:8080/realms/x', 'http://[::1]:4011']) {

@@ -60,7 +60,11 @@ export function stateOf(r: Response): string {
 
 export async function stateRow(driver: Driver, state: string) {
   const db = await dbFor(driver);
-  return db.kysely.selectFrom('sso_states').selectAll().where('state_hash', '=', await sha256Hex(state)).executeTakeFirst();
+  return db.kysely
+    .selectFrom('sso_states')
+    .selectAll()
+    .where('state_hash', '=', await sha256Hex(state))
+    .executeTakeFirst();
 }
 
 /** `<p id="sso-error" data-code>` of an SSO error page. */

@@ -10,7 +10,10 @@ describe('the login page with providers', () => {
     const r = await ssoBrowser('d1').fetch('/login?next=%2Faccount');
     expect(r.status).toBe(200);
     const html = await r.text();
-    for (const [id, name] of [['uni', 'University'], ['other-idp', 'Other']]) {
+    for (const [id, name] of [
+      ['uni', 'University'],
+      ['other-idp', 'Other'],
+    ]) {
       const form = new RegExp(`<form method="post" action="/sso/${id}/start" class="stack">([\\s\\S]*?)</form>`).exec(html)?.[1] ?? '';
       expect(form).toMatch(/<input type="hidden" name="_csrf" value="[\w-]{43}"\/>/);
       expect(form).toContain('<input type="hidden" name="next" value="/account"/>');
@@ -97,7 +100,13 @@ describe.each(DRIVERS)('POST /sso/<id>/start on %s', (driver: Driver) => {
     expect(q.code_challenge).toBe(base64url(digest));
     // Only the hash: the state itself is nowhere in the table.
     const db = await dbFor(driver);
-    expect(await db.kysely.selectFrom('sso_states').select('state_hash').where('state_hash', '=', q.state as string).execute()).toEqual([]);
+    expect(
+      await db.kysely
+        .selectFrom('sso_states')
+        .select('state_hash')
+        .where('state_hash', '=', q.state as string)
+        .execute(),
+    ).toEqual([]);
   });
 
   it('keeps the browser cookie across starts, and makes each state unique', async () => {

@@ -45,7 +45,7 @@ describe.each(DRIVERS)('after the provider vouched for the user, on %s', (driver
     expect(audit).toEqual([{ action: 'user.create', after_json: expect.stringContaining('"auth_provider":"uni"') }]);
   });
 
-  it('a returning user gets the provider\'s current permissions, role and name; no name claim keeps the name', async () => {
+  it("a returning user gets the provider's current permissions, role and name; no name claim keeps the name", async () => {
     const id = await makeSsoUser(driver, { permissions: ['staff', 'vpn-admins'], permissionsAt: 1 });
     const db = await dbFor(driver);
     await db.kysely.updateTable('users').set({ is_admin: 1 }).where('id', '=', id).execute();

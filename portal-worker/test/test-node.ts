@@ -66,7 +66,10 @@ export async function open(nodeId: string, credential: string, driver: Driver = 
  */
 export class TestNode {
   readonly messages: HubMessage[] = [];
-  private constructor(readonly nodeId: string, readonly socket: NodeSocket) {}
+  private constructor(
+    readonly nodeId: string,
+    readonly socket: NodeSocket,
+  ) {}
 
   static async start(nodeId: string, credential: string, driver: Driver = 'd1'): Promise<TestNode> {
     const { node } = await open(nodeId, credential, driver);

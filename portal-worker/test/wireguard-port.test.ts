@@ -153,7 +153,10 @@ describe.each(DRIVERS)('one WireGuard port per node on %s', (driver: Driver) => 
     expect((await admin.api('POST', '/admin/api/nodes', { id: nodeId, name: nodeId, host_name: `${nodeId}.example.org`, profiles: [{ profile_id: a }] })).status).toBe(201);
     // What a database written before the rule may hold: both ports on one node.
     const db = await dbFor(driver);
-    await db.kysely.insertInto('node_profiles').values({ node_id: nodeId, profile_id: b, host_name: null, wg_range_four: null, wg_range_six: null, ovpn_range_four: null, ovpn_range_six: null }).execute();
+    await db.kysely
+      .insertInto('node_profiles')
+      .values({ node_id: nodeId, profile_id: b, host_name: null, wg_range_four: null, wg_range_six: null, ovpn_range_four: null, ovpn_range_six: null })
+      .execute();
 
     for (const id of [a, b]) {
       const current = await (await admin.api('GET', `/admin/api/profiles/${id}`)).json<Record<string, unknown>>();
@@ -187,7 +190,10 @@ describe('placement on a node whose WireGuard profiles disagree on the port (an 
     await makeProfile(admin, b, { port: 51821 });
     const db = await dbFor(driver);
     const first = await nodeWith(admin, [{ profile_id: a }]);
-    await db.kysely.insertInto('node_profiles').values({ node_id: first, profile_id: b, host_name: null, wg_range_four: null, wg_range_six: null, ovpn_range_four: null, ovpn_range_six: null }).execute();
+    await db.kysely
+      .insertInto('node_profiles')
+      .values({ node_id: first, profile_id: b, host_name: null, wg_range_four: null, wg_range_six: null, ovpn_range_four: null, ovpn_range_six: null })
+      .execute();
     const agents = [await TestNode.start(first, await enrollNode(admin, first, driver), driver)];
     try {
       // The node is told both profiles; by the shared rule it listens on a's port (lowest id).

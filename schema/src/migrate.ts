@@ -45,10 +45,7 @@ export async function migrateToLatest(
     dialect,
   ).execute();
 
-  const rows: { name: string; state: string; started_at: number | string }[] = await db
-    .selectFrom('schema_migrations')
-    .select(['name', 'state', 'started_at'])
-    .execute();
+  const rows: { name: string; state: string; started_at: number | string }[] = await db.selectFrom('schema_migrations').select(['name', 'state', 'started_at']).execute();
   const known = new Map(rows.map((r) => [r.name, r]));
   const applied: string[] = [];
 
@@ -58,17 +55,10 @@ export async function migrateToLatest(
     if (row) {
       if (now() - Number(row.started_at) < staleAfterMs) throw new MigrationInProgressError(migration.name);
       // The claimant died: take the claim over by replacing its row (compare-and-delete).
-      await db
-        .deleteFrom('schema_migrations')
-        .where('name', '=', migration.name)
-        .where('started_at', '=', row.started_at)
-        .execute();
+      await db.deleteFrom('schema_migrations').where('name', '=', migration.name).where('started_at', '=', row.started_at).execute();
     }
     try {
-      await db
-        .insertInto('schema_migrations')
-        .values({ name: migration.name, state: 'running', started_at: now(), finished_at: null })
-        .execute();
+      await db.insertInto('schema_migrations').values({ name: migration.name, state: 'running', started_at: now(), finished_at: null }).execute();
     } catch (err) {
       if (isUniqueViolation(err)) throw new MigrationInProgressError(migration.name);
       throw err;
@@ -80,11 +70,7 @@ export async function migrateToLatest(
       await db.deleteFrom('schema_migrations').where('name', '=', migration.name).execute();
       throw err;
     }
-    await db
-      .updateTable('schema_migrations')
-      .set({ state: 'done', finished_at: now() })
-      .where('name', '=', migration.name)
-      .execute();
+    await db.updateTable('schema_migrations').set({ state: 'done', finished_at: now() }).where('name', '=', migration.name).execute();
     applied.push(migration.name);
   }
   return { applied };
@@ -97,11 +83,7 @@ export async function isUpToDate(
   list: readonly Migration[] = allMigrations,
 ): Promise<boolean> {
   try {
-    const rows: { name: string }[] = await db
-      .selectFrom('schema_migrations')
-      .select('name')
-      .where('state', '=', 'done')
-      .execute();
+    const rows: { name: string }[] = await db.selectFrom('schema_migrations').select('name').where('state', '=', 'done').execute();
     const done = new Set(rows.map((r) => r.name));
     return list.every((m) => done.has(m.name));
   } catch {

@@ -22,9 +22,7 @@ export const ProfileOnNode = z.object({
   exclude_routes: z.array(z.string()),
   /** This node's ranges for the profile (the profile's own, or the node's override). */
   wireguard: z.object({ range_four: cidr, range_six: cidr, port: z.number().int() }).nullable(),
-  openvpn: z
-    .object({ range_four: cidr, range_six: cidr, udp_ports: z.array(z.number().int()), tcp_ports: z.array(z.number().int()), tls_crypt_key: z.string() })
-    .nullable(),
+  openvpn: z.object({ range_four: cidr, range_six: cidr, udp_ports: z.array(z.number().int()), tcp_ports: z.array(z.number().int()), tls_crypt_key: z.string() }).nullable(),
 });
 export type ProfileOnNode = z.infer<typeof ProfileOnNode>;
 
@@ -99,7 +97,9 @@ export const NodeMessage = z.discriminatedUnion('type', [
     at: z.number(),
     counts: z.array(z.object({ profile_id: z.string(), protocol: z.enum(['wireguard', 'openvpn']), count: z.number().int().nonnegative() })),
     peers: z.array(z.object({ public_key: wgKey, last_handshake: z.number().nullable(), rx: z.number(), tx: z.number() })),
-    clients: z.array(z.object({ common_name: z.string(), profile_id: z.string(), ip_four: z.string().nullable(), ip_six: z.string().nullable(), rx: z.number(), tx: z.number(), connected_since: z.number() })),
+    clients: z.array(
+      z.object({ common_name: z.string(), profile_id: z.string(), ip_four: z.string().nullable(), ip_six: z.string().nullable(), rx: z.number(), tx: z.number(), connected_since: z.number() }),
+    ),
   }),
   z.object({
     type: z.literal('openvpn_event'),

@@ -82,7 +82,7 @@ describe('scenario 3: the portal down', () => {
     const again = await kit.openvpnClient((await w.client()).netns, 'erin again', erinOvpn.config);
     const pinger = kit.pinger(again.netns, again.gateway);
     const ovBack = await until('OpenVPN traffic with the same file, portal still down', 20_000, () => pinger.replies[0]);
-    figure('3 portal down', 'OpenVPN: reconnect with the same file → first ping (admitted from the node\'s copy)', ovBack - t0, 'no portal');
+    figure('3 portal down', "OpenVPN: reconnect with the same file → first ping (admitted from the node's copy)", ovBack - t0, 'no portal');
 
     const tUp = Date.now();
     await w.portalA.start();
@@ -152,7 +152,12 @@ async function linkFaults(node: NodeHandle, agent: AgentProcess, from: number, t
   }
   // Full jitter: the delays are drawn, not the ceilings themselves.
   expect(new Set(ends.slice(0, 4).map((e) => (e.retry_in_ms as number) / (e.retry_ceiling_ms as number))).size).toBe(4);
-  figure('link faults', 'refused link: waited/drawn delay for ceilings 1, 2, 4, 8 s', ends.slice(0, 4).reduce((a, e) => a + (e.retry_in_ms as number), 0), spacing.join(', '));
+  figure(
+    'link faults',
+    'refused link: waited/drawn delay for ceilings 1, 2, 4, 8 s',
+    ends.slice(0, 4).reduce((a, e) => a + (e.retry_in_ms as number), 0),
+    spacing.join(', '),
+  );
   // The node is still serving the removed peer: without the link it cannot know yet.
   expect(erinWg.pinger.since(Date.now() - 1_000).length).toBeGreaterThan(0);
 
@@ -177,11 +182,18 @@ async function linkFaults(node: NodeHandle, agent: AgentProcess, from: number, t
     const target = ((await metric(node, 'edgeport_agent_applied_revision')) ?? 0) + 1;
     const t0 = Date.now();
     await w.adminOk('PUT', `/admin/api/nodes/${node.id}`, body);
-    times.push((await until(`${node.id} at revision ${target} over the degraded link`, 90_000, async () => ((await metric(node, 'edgeport_agent_applied_revision')) ?? -1) >= target && Date.now())) - t0);
+    times.push(
+      (await until(`${node.id} at revision ${target} over the degraded link`, 90_000, async () => ((await metric(node, 'edgeport_agent_applied_revision')) ?? -1) >= target && Date.now())) - t0,
+    );
   }
   const after = node.linkA.stats;
   const more = ((await metric(node, 'edgeport_agent_reconnects_total')) ?? 0) - reconnectsBefore - reconnects;
-  figure('link faults', 'node edit → snapshot applied over the degraded link (median of 5)', [...times].sort((a, b) => a - b)[2] as number, `all ${times.join(', ')} ms; ${more} reconnects; proxy: ${after.resets} resets, ${after.stalls} stalls in total`);
+  figure(
+    'link faults',
+    'node edit → snapshot applied over the degraded link (median of 5)',
+    [...times].sort((a, b) => a - b)[2] as number,
+    `all ${times.join(', ')} ms; ${more} reconnects; proxy: ${after.resets} resets, ${after.stalls} stalls in total`,
+  );
 }
 
 describe('scenario 6: the database down', () => {

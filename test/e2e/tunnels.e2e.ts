@@ -131,7 +131,7 @@ describe('scenario 5: expiry', () => {
 });
 
 describe('scenario 2: multi-node', () => {
-  it('with one node\'s agent and VPN processes killed, a new /connect lands on the other node and traffic flows there', async () => {
+  it("with one node's agent and VPN processes killed, a new /connect lands on the other node and traffic flows there", async () => {
     const [victim, survivor] = w.nodes as [NodeHandle, NodeHandle];
     const t0 = Date.now();
     await w.crashNode(victim);

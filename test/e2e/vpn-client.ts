@@ -76,13 +76,25 @@ export class WgClient {
     const iface = topo.interfaceName('c');
     const proc = new NsProcess(netns, ['wireguard-go', '-f', iface]);
     const deadline = Date.now() + 5_000;
-    while (!(await run('ip', ['netns', 'exec', netns, 'wg', 'show', iface]).then(() => true, () => false))) {
+    while (
+      !(await run('ip', ['netns', 'exec', netns, 'wg', 'show', iface]).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (!proc.running || Date.now() > deadline) throw new Error(`wireguard-go did not start ${iface}:\n${proc.out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     // wg(8)'s own file format: only the keys wg understands (Address and DNS are wg-quick's).
     const file = join(dir, `${iface}.conf`);
-    const setconf = ['[Interface]', `PrivateKey = ${privateKey}`, '[Peer]', `PublicKey = ${wgValue(config, 'PublicKey')}`, `AllowedIPs = ${wgValue(config, 'AllowedIPs')}`, `Endpoint = ${endpoint}`].join('\n');
+    const setconf = [
+      '[Interface]',
+      `PrivateKey = ${privateKey}`,
+      '[Peer]',
+      `PublicKey = ${wgValue(config, 'PublicKey')}`,
+      `AllowedIPs = ${wgValue(config, 'AllowedIPs')}`,
+      `Endpoint = ${endpoint}`,
+    ].join('\n');
     await writeFile(file, `${setconf}\n`, { mode: 0o600 });
     await run('ip', ['netns', 'exec', netns, 'wg', 'setconf', iface, file]);
     await run('ip', ['-n', netns, 'address', 'add', address, 'dev', iface]);

@@ -108,7 +108,11 @@ export class World {
     this.sql = mysql.createPool({ ...mysqlOptions(), database: this.database, connectionLimit: 4 });
     this.bindings = { ...(await serviceSecrets()), DB_DRIVER: 'planetscale', DATABASE_URL: url.toString().replace(/\/$/, ''), MAX_ACTIVE_API_CONFIGS: '20' };
     this.portalA = await startPortalInstance({ persist: join(this.dir, 'portal-a'), bindings: this.bindings });
-    const setup = await fetch(`${this.portalA.origin}/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: ADMIN_PASSWORD }) });
+    const setup = await fetch(`${this.portalA.origin}/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: SETUP_TOKEN, user: 'admin', password: ADMIN_PASSWORD }),
+    });
     if (setup.status !== 201) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
     this.admin = new HttpBrowser(this.portalA.origin);
     if ((await this.admin.login('admin', ADMIN_PASSWORD)).status !== 303) throw new Error('admin login failed');
@@ -248,11 +252,18 @@ export class World {
   }
 
   /** node_status, the row the admin's node pages read (written by the node's NodeChannel). */
-  async nodeStatus(node: NodeHandle): Promise<{ connected: number; applied_revision: number | null; wanted_revision: number | null; sessions: { at: number; counts: { protocol: string; count: number }[] } | null } | null> {
+  async nodeStatus(
+    node: NodeHandle,
+  ): Promise<{ connected: number; applied_revision: number | null; wanted_revision: number | null; sessions: { at: number; counts: { protocol: string; count: number }[] } | null } | null> {
     const [rows] = await this.sql.query<RowDataPacket[]>('SELECT connected, applied_revision, wanted_revision, sessions_json FROM node_status WHERE node_id = ?', [node.id]);
     const r = rows[0];
     if (!r) return null;
-    return { connected: Number(r.connected), applied_revision: r.applied_revision === null ? null : Number(r.applied_revision), wanted_revision: r.wanted_revision === null ? null : Number(r.wanted_revision), sessions: r.sessions_json ? JSON.parse(String(r.sessions_json)) : null };
+    return {
+      connected: Number(r.connected),
+      applied_revision: r.applied_revision === null ? null : Number(r.applied_revision),
+      wanted_revision: r.wanted_revision === null ? null : Number(r.wanted_revision),
+      sessions: r.sessions_json ? JSON.parse(String(r.sessions_json)) : null,
+    };
   }
 
   /** Portal B on the same database and secrets, with storage of its own; the agents' second URL now reaches it. */

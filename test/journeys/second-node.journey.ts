@@ -46,7 +46,7 @@ async function pingsThrough(body: string, privateKey: string): Promise<boolean> 
   }
 }
 
-describe('journey: a second node added as infra/README.md says (systemctl replaced by running the unit\'s command with systemd\'s environment; the node machine is a namespace)', () => {
+describe("journey: a second node added as infra/README.md says (systemctl replaced by running the unit's command with systemd's environment; the node machine is a namespace)", () => {
   it('steps 1-3: the node is created with its own ranges, the enrollment answer holds the command, and the installed agent connects and applies', async () => {
     const created = await api.api('POST', '/admin/api/nodes', {
       id: 'ams2',

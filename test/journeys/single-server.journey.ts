@@ -28,7 +28,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe('journey: a single server from the README', () => {
-  it('npm start on a fresh copy installs, prints the administrator, the default profile, what to type into the app, and the local node\'s log', () => {
+  it("npm start on a fresh copy installs, prints the administrator, the default profile, what to type into the app, and the local node's log", () => {
     const out = w.start.out;
     expect(out).toContain('installing dependencies (npm ci)');
     expect(out).toMatch(/user: {5}admin\n {2}password: \S{20}/);

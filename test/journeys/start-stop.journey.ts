@@ -53,23 +53,27 @@ const moments: [string, NodeJS.Signals, RegExp | number][] = [
 ];
 
 describe('journey: stopping npm start by its process group at any moment', () => {
-  it.each(moments)('%s: %s to the group leaves no child running and the port free', async (_what, signal, when) => {
-    rmSync(join(copy, '.data'), { recursive: true, force: true });
-    const port = await freePort();
-    const iface = net.interfaceName('s');
-    const start = new NpmStart(copy, { PORT: String(port), EDGEPORT_HOST: '127.0.0.1', EDGEPORT_WG_INTERFACE: iface, EDGEPORT_METRICS_ADDR: `127.0.0.1:${await freePort()}` });
-    try {
-      if (typeof when === 'number') await new Promise((r) => setTimeout(r, when));
-      else await start.wait(when, 120_000);
-      start.signal(signal);
-      const deadline = Date.now() + 15_000;
-      const left = () => processesIn(copy).filter((p) => !/^\d+ \S*(openvpn|wireguard-go) /.test(p));
-      while (left().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(left(), `still running 15 s after ${signal}:\n${start.out.slice(-2000)}`).toEqual([]);
-      expect(await listening(port)).toBe(false);
-    } finally {
-      await start.stop(5_000);
-      endTunnels(iface);
-    }
-  }, 180_000);
+  it.each(moments)(
+    '%s: %s to the group leaves no child running and the port free',
+    async (_what, signal, when) => {
+      rmSync(join(copy, '.data'), { recursive: true, force: true });
+      const port = await freePort();
+      const iface = net.interfaceName('s');
+      const start = new NpmStart(copy, { PORT: String(port), EDGEPORT_HOST: '127.0.0.1', EDGEPORT_WG_INTERFACE: iface, EDGEPORT_METRICS_ADDR: `127.0.0.1:${await freePort()}` });
+      try {
+        if (typeof when === 'number') await new Promise((r) => setTimeout(r, when));
+        else await start.wait(when, 120_000);
+        start.signal(signal);
+        const deadline = Date.now() + 15_000;
+        const left = () => processesIn(copy).filter((p) => !/^\d+ \S*(openvpn|wireguard-go) /.test(p));
+        while (left().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        expect(left(), `still running 15 s after ${signal}:\n${start.out.slice(-2000)}`).toEqual([]);
+        expect(await listening(port)).toBe(false);
+      } finally {
+        await start.stop(5_000);
+        endTunnels(iface);
+      }
+    },
+    180_000,
+  );
 });

@@ -82,8 +82,7 @@ export async function startPsdbServer(opts: PsdbServerOptions): Promise<PsdbServ
     const ends = END_RE.test(stmt);
     let pin = pins.get(id);
     let nextTransaction: string | undefined;
-    const session = (): Session =>
-      nextTransaction ? { id, inTransaction: false, nextTransaction } : { id, inTransaction: pins.has(id) };
+    const session = (): Session => (nextTransaction ? { id, inTransaction: false, nextTransaction } : { id, inTransaction: pins.has(id) });
     const ok = (result: object): Reply => {
       const timing = (performance.now() - started) / 1000; // the driver multiplies by 1000 for `time` (ms)
       return { status: 200, body: { session: session(), result, timing } };
@@ -177,15 +176,18 @@ export async function startPsdbServer(opts: PsdbServerOptions): Promise<PsdbServ
       .catch(() => res.destroy());
   });
 
-  const reaper = setInterval(() => {
-    const cutoff = Date.now() - idleMs;
-    for (const [id, pin] of pins) {
-      if (pin.busy === 0 && pin.lastUsed < cutoff) {
-        pins.delete(id);
-        pin.conn.destroy();
+  const reaper = setInterval(
+    () => {
+      const cutoff = Date.now() - idleMs;
+      for (const [id, pin] of pins) {
+        if (pin.busy === 0 && pin.lastUsed < cutoff) {
+          pins.delete(id);
+          pin.conn.destroy();
+        }
       }
-    }
-  }, Math.max(50, Math.min(5_000, idleMs / 4)));
+    },
+    Math.max(50, Math.min(5_000, idleMs / 4)),
+  );
   reaper.unref();
 
   await new Promise<void>((resolve, reject) => {

@@ -84,4 +84,3 @@ export class AgentProcess {
     clearTimeout(killer);
   }
 }
-

@@ -29,7 +29,15 @@ export class AppLoopback {
   /** Where the app opens the browser. */
   authorizeUrl(origin: string): string {
     const challenge = createHash('sha256').update(this.verifier).digest('base64url');
-    const q = new URLSearchParams({ client_id: CLIENT_ID, redirect_uri: this.redirect, response_type: 'code', scope: 'config', state: this.state, code_challenge_method: 'S256', code_challenge: challenge });
+    const q = new URLSearchParams({
+      client_id: CLIENT_ID,
+      redirect_uri: this.redirect,
+      response_type: 'code',
+      scope: 'config',
+      state: this.state,
+      code_challenge_method: 'S256',
+      code_challenge: challenge,
+    });
     return `${origin}/oauth/authorize?${q}`;
   }
 

@@ -36,7 +36,29 @@ const FORM = 'application/x-www-form-urlencoded';
 
 /** Strings a parser has to survive: empty, long, control and non-ASCII characters, encodings. */
 function nasty(rng: Rng): string {
-  return pick(rng, ['', ' ', '\u0000', '%00', '%', '%ZZ', '%E0%A4', '\u202e', 'ü', '😀', '\r\n', '<script>', "' OR 1=1 --", '../../etc/passwd', 'a'.repeat(300), 'A'.repeat(5000), '{}', '[]', 'null', '-1', '1e309']);
+  return pick(rng, [
+    '',
+    ' ',
+    '\u0000',
+    '%00',
+    '%',
+    '%ZZ',
+    '%E0%A4',
+    '\u202e',
+    'ü',
+    '😀',
+    '\r\n',
+    '<script>',
+    "' OR 1=1 --",
+    '../../etc/passwd',
+    'a'.repeat(300),
+    'A'.repeat(5000),
+    '{}',
+    '[]',
+    'null',
+    '-1',
+    '1e309',
+  ]);
 }
 
 function badWgKey(rng: Rng, good: string): string {
@@ -87,7 +109,18 @@ export function connectCase(rng: Rng, ctx: FuzzContext): FuzzCase {
       if (headers['content-type'] === 'application/json') raw = JSON.stringify(Object.fromEntries(params));
       if (!headers['content-type']) delete headers['content-type'];
     },
-    'bad token': () => (headers.authorization = pick(rng, ['', 'Bearer', 'Bearer ', `Basic ${ctx.access}`, `Bearer ${ctx.access}x`, `Bearer ${ctx.access.slice(0, -10)}`, `Bearer ${ctx.refresh}`, ...Object.values(ctx.forged).map((t) => `Bearer ${t}`), `Bearer ${'a'.repeat(5000)}`])),
+    'bad token': () =>
+      (headers.authorization = pick(rng, [
+        '',
+        'Bearer',
+        'Bearer ',
+        `Basic ${ctx.access}`,
+        `Bearer ${ctx.access}x`,
+        `Bearer ${ctx.access.slice(0, -10)}`,
+        `Bearer ${ctx.refresh}`,
+        ...Object.values(ctx.forged).map((t) => `Bearer ${t}`),
+        `Bearer ${'a'.repeat(5000)}`,
+      ])),
     'no token': () => delete headers.authorization,
     'body too large': () => (raw = `${encode(params)}&pad=${'x'.repeat(pick(rng, [70_000, 300_000]))}`),
     'truncated body': () => (raw = encode(params).slice(0, Math.floor(rng() * 14)) + pick(rng, ['%', '%E', '%E0%A4', ''])),
@@ -110,7 +143,14 @@ export function connectCase(rng: Rng, ctx: FuzzContext): FuzzCase {
 export function infoCase(rng: Rng, ctx: FuzzContext): FuzzCase {
   const path = pick(rng, ['/api/v3/info', '/api/v3/disconnect']);
   const rightMethod = path.endsWith('info') ? 'GET' : 'POST';
-  if (rng() < 0.3) return { name: `${path}: wrong method`, audience: 'vpn-api', method: pick(rng, ['PUT', 'DELETE', rightMethod === 'GET' ? 'POST' : 'GET']), path, headers: { authorization: `Bearer ${ctx.access}` } };
+  if (rng() < 0.3)
+    return {
+      name: `${path}: wrong method`,
+      audience: 'vpn-api',
+      method: pick(rng, ['PUT', 'DELETE', rightMethod === 'GET' ? 'POST' : 'GET']),
+      path,
+      headers: { authorization: `Bearer ${ctx.access}` },
+    };
   const bad = pick(rng, ['', `Bearer ${ctx.refresh}`, `Bearer ${ctx.access}=`, `Token ${ctx.access}`, ...Object.values(ctx.forged).map((t) => `Bearer ${t}`)]);
   return { name: `${path}: refused token`, audience: 'vpn-api', method: rightMethod, path, headers: bad ? { authorization: bad } : {} };
 }
@@ -135,29 +175,73 @@ export function tokenCase(rng: Rng, ctx: FuzzContext): FuzzCase {
         ['grant_type', 'refresh_token'],
         // The valid refresh token only with another client: with its own it would rotate (a valid request).
         ...pick<[string, string][]>(rng, [
-          [['client_id', 'org.letsconnect-vpn.app.linux'], ['refresh_token', ctx.refresh]],
-          [['client_id', ctx.clientId], ['refresh_token', ctx.access]],
-          [['client_id', ctx.clientId], ['refresh_token', `${ctx.refresh}x`]],
+          [
+            ['client_id', 'org.letsconnect-vpn.app.linux'],
+            ['refresh_token', ctx.refresh],
+          ],
+          [
+            ['client_id', ctx.clientId],
+            ['refresh_token', ctx.access],
+          ],
+          [
+            ['client_id', ctx.clientId],
+            ['refresh_token', `${ctx.refresh}x`],
+          ],
           // Not `refreshShaped`: signed with the real key for the real authorization, it is a valid refresh token.
-          [['client_id', ctx.clientId], ['refresh_token', pick(rng, Object.entries(ctx.forged).filter(([k]) => k !== 'refreshShaped').map(([, t]) => t))]],
-          [['client_id', ctx.clientId], ['refresh_token', nasty(rng)]],
+          [
+            ['client_id', ctx.clientId],
+            [
+              'refresh_token',
+              pick(
+                rng,
+                Object.entries(ctx.forged)
+                  .filter(([k]) => k !== 'refreshShaped')
+                  .map(([, t]) => t),
+              ),
+            ],
+          ],
+          [
+            ['client_id', ctx.clientId],
+            ['refresh_token', nasty(rng)],
+          ],
           [['refresh_token', ctx.refresh]],
           [['client_id', ctx.clientId]],
         ]),
       ];
       break;
     case 'grant type':
-      params = [['grant_type', pick(rng, ['', 'password', 'client_credentials', 'implicit', 'AUTHORIZATION_CODE', 'urn:ietf:params:oauth:grant-type:device_code', nasty(rng)])], ['client_id', ctx.clientId]];
+      params = [
+        ['grant_type', pick(rng, ['', 'password', 'client_credentials', 'implicit', 'AUTHORIZATION_CODE', 'urn:ietf:params:oauth:grant-type:device_code', nasty(rng)])],
+        ['client_id', ctx.clientId],
+      ];
       break;
     case 'content type':
       headers['content-type'] = pick(rng, ['application/json', 'text/plain', 'multipart/form-data; boundary=x']);
-      params = [['grant_type', 'refresh_token'], ['client_id', ctx.clientId], ['refresh_token', ctx.refresh]];
+      params = [
+        ['grant_type', 'refresh_token'],
+        ['client_id', ctx.clientId],
+        ['refresh_token', ctx.refresh],
+      ];
       break;
     case 'repeated':
-      params = [['grant_type', 'refresh_token'], ['client_id', ctx.clientId], ['refresh_token', ctx.refresh], pick<[string, string]>(rng, [['grant_type', 'refresh_token'], ['client_id', ctx.clientId], ['refresh_token', ctx.refresh]])];
+      params = [
+        ['grant_type', 'refresh_token'],
+        ['client_id', ctx.clientId],
+        ['refresh_token', ctx.refresh],
+        pick<[string, string]>(rng, [
+          ['grant_type', 'refresh_token'],
+          ['client_id', ctx.clientId],
+          ['refresh_token', ctx.refresh],
+        ]),
+      ];
       break;
     default:
-      params = [['grant_type', 'refresh_token'], ['client_id', ctx.clientId], ['refresh_token', ctx.refresh], ['pad', 'x'.repeat(70_000)]];
+      params = [
+        ['grant_type', 'refresh_token'],
+        ['client_id', ctx.clientId],
+        ['refresh_token', ctx.refresh],
+        ['pad', 'x'.repeat(70_000)],
+      ];
   }
   const body = kind === 'content type' && headers['content-type'] === 'application/json' ? JSON.stringify(Object.fromEntries(params)) : encode(params);
   return { name: `token: ${kind}`, audience: 'oauth-token', method: 'POST', path: '/oauth/token', headers, body };
@@ -196,7 +280,18 @@ export function authorizeCase(rng: Rng, ctx: FuzzContext): FuzzCase {
       break;
     case 'redirect':
       unregisteredRedirect = true;
-      set('redirect_uri', pick(rng, ['https://evil.example/callback', 'http://127.0.0.1:52111/evil', 'http://localhost:52111/callback', 'http://127.0.0.1:0/callback', 'http://127.0.0.1:99999/callback', 'org.eduvpn.app:/api/callback', '']));
+      set(
+        'redirect_uri',
+        pick(rng, [
+          'https://evil.example/callback',
+          'http://127.0.0.1:52111/evil',
+          'http://localhost:52111/callback',
+          'http://127.0.0.1:0/callback',
+          'http://127.0.0.1:99999/callback',
+          'org.eduvpn.app:/api/callback',
+          '',
+        ]),
+      );
       break;
     case 'response_type':
       set('response_type', pick(rng, ['token', 'id_token', 'code token', '']));

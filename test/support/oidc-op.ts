@@ -91,8 +91,7 @@ export async function newSigningKey(kid: string): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
 }
 
-const html = (title: string, body: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+const html = (title: string, body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const chunks: Buffer[] = [];
@@ -236,7 +235,9 @@ export class OidcOp {
     // consent: a first-party client gets what it asked for without a screen.
     const session = details.session;
     if (!session) throw new Error('consent without a session');
-    const grant = details.grantId ? ((await provider.Grant.find(details.grantId)) as NonNullable<Awaited<ReturnType<typeof provider.Grant.find>>>) : new provider.Grant({ accountId: session.accountId, clientId: details.params.client_id as string });
+    const grant = details.grantId
+      ? ((await provider.Grant.find(details.grantId)) as NonNullable<Awaited<ReturnType<typeof provider.Grant.find>>>)
+      : new provider.Grant({ accountId: session.accountId, clientId: details.params.client_id as string });
     const { missingOIDCScope, missingOIDCClaims } = details.prompt.details;
     if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
     if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);

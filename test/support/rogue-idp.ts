@@ -124,7 +124,14 @@ export class RogueIdp {
       redirect.searchParams.set('error_description', 'The user said no');
     } else {
       const code = randomBytes(16).toString('base64url');
-      this.codes.set(code, { clientId: q.get('client_id') ?? '', redirectUri: q.get('redirect_uri') ?? '', nonce: q.get('nonce'), challenge: q.get('code_challenge'), method: q.get('code_challenge_method'), used: false });
+      this.codes.set(code, {
+        clientId: q.get('client_id') ?? '',
+        redirectUri: q.get('redirect_uri') ?? '',
+        nonce: q.get('nonce'),
+        challenge: q.get('code_challenge'),
+        method: q.get('code_challenge_method'),
+        used: false,
+      });
       redirect.searchParams.set('code', code);
     }
     res.writeHead(302, { location: redirect.href }).end();
@@ -134,7 +141,10 @@ export class RogueIdp {
   private check(auth: string | undefined, form: URLSearchParams): { problem: string | null; pending?: Pending; clientId?: string } {
     const basic = /^Basic (.+)$/.exec(auth ?? '')?.[1];
     if (!basic) return { problem: 'no client_secret_basic' };
-    const [id = '', secret = ''] = Buffer.from(basic, 'base64').toString().split(':').map((s) => decodeURIComponent(s.replace(/\+/g, ' ')));
+    const [id = '', secret = ''] = Buffer.from(basic, 'base64')
+      .toString()
+      .split(':')
+      .map((s) => decodeURIComponent(s.replace(/\+/g, ' ')));
     if (this.clients[id] === undefined || this.clients[id] !== secret) return { problem: 'bad client credentials' };
     if (form.get('grant_type') !== 'authorization_code') return { problem: 'bad grant_type' };
     const pending = this.codes.get(form.get('code') ?? '');

@@ -29,7 +29,17 @@ export class AckingNode {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, node_id: nodeId, agent_version: 'acking-test-node', applied_revision: null, wg_public_key: wgPublicKey, capabilities: ['wireguard', 'openvpn'] }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        node_id: nodeId,
+        agent_version: 'acking-test-node',
+        applied_revision: null,
+        wg_public_key: wgPublicKey,
+        capabilities: ['wireguard', 'openvpn'],
+      }),
+    );
     await snapshot;
     return node;
   }

@@ -127,7 +127,12 @@ export class Sandbox {
     const proc = this.spawnIn(netns, 'wireguard-go', ['-f', name]);
     const deadline = Date.now() + 5_000;
     // `wg setconf` needs the UAPI socket, which wireguard-go opens right after creating the link.
-    while (!(await run('ip', ['netns', 'exec', netns, 'wg', 'show', name]).then(() => true, () => false))) {
+    while (
+      !(await run('ip', ['netns', 'exec', netns, 'wg', 'show', name]).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (exited(proc.p) || Date.now() > deadline) throw new Error(`wireguard-go did not bring up ${name} in ${netns}:\n${proc.log()}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -165,7 +165,10 @@ export function createOpenvpnBackend(opts: OpenvpnBackendOptions): OpenvpnBacken
         admitted.delete(p);
         halted.delete(p);
         const kept = new Set(after.values());
-        endSessions(p, [...before.values()].filter((s) => !kept.has(s)));
+        endSessions(
+          p,
+          [...before.values()].filter((s) => !kept.has(s)),
+        );
         await enforce(p, client);
       })().catch((err: Error) => logger.warn('openvpn: could not check clients after connecting', { process: p.name, error: err.message }));
     },
@@ -179,9 +182,7 @@ export function createOpenvpnBackend(opts: OpenvpnBackendOptions): OpenvpnBacken
         case 'REAUTH':
           // An unanswered client would hang until its hand-window ends; a failure here means the
           // connection broke, and the client retries against whoever owns the socket next.
-          answer(p, client, m.cid, m.kid ?? 0, m.env).catch((err: Error) =>
-            logger.warn('openvpn: could not answer admission', { process: p.name, cid: m.cid, error: err.message }),
-          );
+          answer(p, client, m.cid, m.kid ?? 0, m.env).catch((err: Error) => logger.warn('openvpn: could not answer admission', { process: p.name, cid: m.cid, error: err.message }));
           return;
         case 'ESTABLISHED': {
           const s = sessionOf(m.env);

@@ -60,7 +60,10 @@ export async function isOurServer(pid: number, configPath: string): Promise<bool
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').then((t) => t.split('\0'), (): string[] => []);
+  const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').then(
+    (t) => t.split('\0'),
+    (): string[] => [],
+  );
   const i = argv.indexOf('--config');
   return i >= 0 && argv[i + 1] === configPath;
 }

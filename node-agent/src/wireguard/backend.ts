@@ -1,13 +1,7 @@
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  Logger,
-  WireguardBackend,
-  WireguardInterfaceSpec,
-  WireguardObserved,
-  WireguardPeerSpec,
-} from '../backends/types.ts';
+import type { Logger, WireguardBackend, WireguardInterfaceSpec, WireguardObserved, WireguardPeerSpec } from '../backends/types.ts';
 import { canonicalCidr, parseIpAddressJson, type LinkState } from './addresses.ts';
 import { parseDump } from './dump.ts';
 import { ensurePrivateKeyFile, publicKeyOfFile } from './keys.ts';

@@ -14,12 +14,7 @@ export const DEFAULT_PEERS_PER_CALL = 2_000;
  * complete set (an empty string clears it). Everything is validated before any list is built, so
  * a bad key fails the batch before a single command has run.
  */
-export function wgSetArgs(
-  iface: string,
-  upsert: readonly WireguardPeerSpec[],
-  remove: readonly string[],
-  perCall: number = DEFAULT_PEERS_PER_CALL,
-): string[][] {
+export function wgSetArgs(iface: string, upsert: readonly WireguardPeerSpec[], remove: readonly string[], perCall: number = DEFAULT_PEERS_PER_CALL): string[][] {
   if (!Number.isInteger(perCall) || perCall < 1) throw new Error(`peers per call must be a positive integer, got ${perCall}`);
   const upsertKeys = new Set<string>();
   for (const p of upsert) {
@@ -33,10 +28,7 @@ export function wgSetArgs(
     if (upsertKeys.has(k)) throw new Error(`peer ${k} is both upserted and removed in one batch`);
   }
 
-  const items: string[][] = [
-    ...remove.map((k) => ['peer', k, 'remove']),
-    ...upsert.map((p) => ['peer', p.publicKey, 'allowed-ips', p.allowedIps.join(',')]),
-  ];
+  const items: string[][] = [...remove.map((k) => ['peer', k, 'remove']), ...upsert.map((p) => ['peer', p.publicKey, 'allowed-ips', p.allowedIps.join(',')])];
   const calls: string[][] = [];
   for (let i = 0; i < items.length; i += perCall) {
     calls.push(['wg', 'set', iface, ...items.slice(i, i + perCall).flat()]);

@@ -4,11 +4,7 @@ import type { Db } from '../db/types.ts';
 import { dummyHash, verifyPassword } from './password.ts';
 import { findLocalLogin } from '../store/users.ts';
 
-export type LoginOutcome =
-  | { kind: 'ok'; userId: string }
-  | { kind: 'bad_credentials' }
-  | { kind: 'disabled' }
-  | { kind: 'throttled'; retryAfterMs: number };
+export type LoginOutcome = { kind: 'ok'; userId: string } | { kind: 'bad_credentials' } | { kind: 'disabled' } | { kind: 'throttled'; retryAfterMs: number };
 
 /**
  * Password login with throttling per account and per client address. Both counters are

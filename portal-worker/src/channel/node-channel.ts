@@ -220,7 +220,10 @@ export class NodeChannel extends DurableObject<Bindings> {
     this.keyCheckedAt = Date.now();
     const outcome = await pinWireguardKey(await this.db(), nodeId, key);
     if (outcome === 'pinned') console.log(JSON.stringify({ level: 'info', msg: 'node WireGuard key pinned', node: nodeId, public_key: key }));
-    if (outcome === 'different') console.log(JSON.stringify({ level: 'warn', msg: 'the node reports another WireGuard key than the one pinned; clients get the pinned one until an admin forgets it', node: nodeId, reported: key }));
+    if (outcome === 'different')
+      console.log(
+        JSON.stringify({ level: 'warn', msg: 'the node reports another WireGuard key than the one pinned; clients get the pinned one until an admin forgets it', node: nodeId, reported: key }),
+      );
   }
 
   private keyCheckedAt = 0;
@@ -255,7 +258,10 @@ export class NodeChannel extends DurableObject<Bindings> {
     }
     // A socket closing after its node was deleted must not leave a status row behind it.
     if (!(await db.kysely.selectFrom('nodes').select('id').where('id', '=', nodeId).executeTakeFirst())) return;
-    await db.kysely.insertInto('node_status').values({ node_id: nodeId, agent_version: null, applied_revision: null, load_json: null, sessions_json: null, ...row }).execute();
+    await db.kysely
+      .insertInto('node_status')
+      .values({ node_id: nodeId, agent_version: null, applied_revision: null, load_json: null, sessions_json: null, ...row })
+      .execute();
   }
 
   // ---- RPC, called by the worker ----

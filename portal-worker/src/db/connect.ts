@@ -95,4 +95,3 @@ export function dbFor(env: Bindings, config: Config): Db {
   if (!db) byBinding.set(env.DB, (db = d1Db(env.DB)));
   return db;
 }
-

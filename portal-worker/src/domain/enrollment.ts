@@ -16,7 +16,10 @@ export async function startEnrollment(db: Db, nodeId: string, now: number, audit
   const token = `ept_${randomToken()}`;
   const expiresAt = now + ENROLLMENT_TTL_MS;
   await db.atomic([
-    db.kysely.updateTable('nodes').set({ enrollment_hash: await sha256Hex(token), enrollment_expires_at: expiresAt }).where('id', '=', nodeId),
+    db.kysely
+      .updateTable('nodes')
+      .set({ enrollment_hash: await sha256Hex(token), enrollment_expires_at: expiresAt })
+      .where('id', '=', nodeId),
     auditInsert(db, audit, now, 'node.enrollment', 'node', nodeId, null, { expires_at: expiresAt }),
   ]);
   return { token, expiresAt };

@@ -22,9 +22,26 @@ const NodeBody = z
     // own key; an edit that leaves the field out keeps the key it reported (an edit that wrote
     // back the form's stale empty value erased it, and nothing told the portal again). `null`
     // forgets it on purpose: the node's next hello or heartbeat pins the key it has then.
-    wg_public_key: z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key (base64 of 32 bytes)').nullable().optional(),
+    wg_public_key: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key (base64 of 32 bytes)')
+      .nullable()
+      .optional(),
     profiles: z
-      .array(z.object({ profile_id: z.string().min(1).max(255), host_name: z.string().refine((h) => HOST.test(h) || parseIp(h) !== null, 'must be a DNS name or an IP address').nullable().default(null), wireguard: rangePair, openvpn: rangePair }).strict())
+      .array(
+        z
+          .object({
+            profile_id: z.string().min(1).max(255),
+            host_name: z
+              .string()
+              .refine((h) => HOST.test(h) || parseIp(h) !== null, 'must be a DNS name or an IP address')
+              .nullable()
+              .default(null),
+            wireguard: rangePair,
+            openvpn: rangePair,
+          })
+          .strict(),
+      )
       .max(256)
       .default([]),
   })
@@ -45,7 +62,10 @@ function wireguardPortErrors(assignments: readonly { profile_id: string }[], pro
     if (port === undefined) return;
     if (!first) return void (first = { id: a.profile_id, port });
     if (port !== first.port) {
-      errors.push({ path: `profiles.${i}.profile_id`, message: `WireGuard port ${port} of profile "${a.profile_id}" differs from port ${first.port} of profile "${first.id}" on this node: a node listens on one WireGuard port` });
+      errors.push({
+        path: `profiles.${i}.profile_id`,
+        message: `WireGuard port ${port} of profile "${a.profile_id}" differs from port ${first.port} of profile "${first.id}" on this node: a node listens on one WireGuard port`,
+      });
     }
   });
   return errors;
@@ -83,7 +103,10 @@ async function validateNode(db: Db, input: unknown): Promise<NodeResult> {
         if (inheriting) errors.push({ path: `profiles.${i}.${proto}`, message: `node "${inheriting.id}" already uses the profile's own ranges; give this node ranges of its own` });
         continue;
       }
-      for (const [key, family] of [['range_four', 4], ['range_six', 6]] as const) {
+      for (const [key, family] of [
+        ['range_four', 4],
+        ['range_six', 6],
+      ] as const) {
         const path = `profiles.${i}.${proto}.${key}`;
         const r = parseCidr(own[key]);
         if (!r.ok) errors.push({ path, message: r.message });

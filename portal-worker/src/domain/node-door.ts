@@ -30,13 +30,7 @@ export interface NodeNotifier {
  * disable, profile and node edits all write through here, all-or-nothing, and only then tell
  * the nodes (the database stays the truth a reconnecting node is rebuilt from).
  */
-export async function applyNodeChange(
-  db: Db,
-  notifier: NodeNotifier,
-  statements: readonly (Compilable | CompiledQuery)[],
-  changes: NodeChanges,
-  awaitNode?: AwaitNode,
-): Promise<boolean> {
+export async function applyNodeChange(db: Db, notifier: NodeNotifier, statements: readonly (Compilable | CompiledQuery)[], changes: NodeChanges, awaitNode?: AwaitNode): Promise<boolean> {
   await db.atomic(statements);
   if (!changes.size && !awaitNode) return true;
   return notifier.push(changes, awaitNode);

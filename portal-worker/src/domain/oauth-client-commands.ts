@@ -37,7 +37,7 @@ export async function createClientCommand(db: Db, input: unknown, now: number, a
   }
   const b = parsed.data;
   const errors: FieldError[] = [];
-  if (isBuiltInClient(b.client_id)) errors.push({ path: 'client_id', message: 'is a built-in eduVPN / Let\'s Connect! client' });
+  if (isBuiltInClient(b.client_id)) errors.push({ path: 'client_id', message: "is a built-in eduVPN / Let's Connect! client" });
   b.redirect_uris.forEach((u, i) => {
     const problem = redirectProblem(u);
     if (problem) errors.push({ path: `redirect_uris.${i}`, message: problem });
@@ -46,7 +46,9 @@ export async function createClientCommand(db: Db, input: unknown, now: number, a
   const client: OAuthClient = { id: b.client_id, name: b.client_name ?? b.client_id, redirectUris: b.redirect_uris, requiresApproval: b.requires_approval };
   try {
     await db.atomic([
-      db.kysely.insertInto('oauth_clients').values({ id: client.id, name: client.name, redirect_uris: JSON.stringify(client.redirectUris), requires_approval: client.requiresApproval ? 1 : 0, created_at: now }),
+      db.kysely
+        .insertInto('oauth_clients')
+        .values({ id: client.id, name: client.name, redirect_uris: JSON.stringify(client.redirectUris), requires_approval: client.requiresApproval ? 1 : 0, created_at: now }),
       auditInsert(db, audit, now, 'oauth_client.create', 'oauth_client', client.id, null, client),
     ]);
   } catch (err) {

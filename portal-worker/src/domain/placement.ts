@@ -125,7 +125,17 @@ async function wireguardListeners(db: Db, profile: ProfileConfig): Promise<Set<s
     const listen = nodeWireguardPort(list);
     if (listen && listen.port === port) listening.add(nodeId);
     else if (listen) {
-      console.log(JSON.stringify({ level: 'warn', msg: 'node listens on another WireGuard port than the profile: not placed there', node: nodeId, profile: profile.id, port, listen_port: listen.port, listen_profile: listen.profile_id }));
+      console.log(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'node listens on another WireGuard port than the profile: not placed there',
+          node: nodeId,
+          profile: profile.id,
+          port,
+          listen_port: listen.port,
+          listen_profile: listen.profile_id,
+        }),
+      );
     }
   }
   return listening;
@@ -228,7 +238,9 @@ async function allocate(
         plan,
         node,
         [
-          deps.db.kysely.insertInto('wg_peers').values({ ...peer, node_id: node.node_id, user_id: owner.userId, authorization_id: owner.authorizationId, display_name: owner.displayName, created_at: deps.now }),
+          deps.db.kysely
+            .insertInto('wg_peers')
+            .values({ ...peer, node_id: node.node_id, user_id: owner.userId, authorization_id: owner.authorizationId, display_name: owner.displayName, created_at: deps.now }),
           logWireguardStart(deps.db, { userId: owner.userId, profileId: profile.id, nodeId: node.node_id, publicKey, ipFour: ip.ipFour, ipSix: ip.ipSix, now: deps.now }),
         ],
         { op: 'peer_add', peer },
@@ -282,7 +294,11 @@ async function connectOpenvpn(plan: Plan, node: Node, preferTcp: boolean): Promi
   const acked = await place(
     plan,
     node,
-    [deps.db.kysely.insertInto('certificates').values({ ...certificate, node_id: node.node_id, user_id: owner.userId, authorization_id: owner.authorizationId, display_name: owner.displayName, created_at: deps.now })],
+    [
+      deps.db.kysely
+        .insertInto('certificates')
+        .values({ ...certificate, node_id: node.node_id, user_id: owner.userId, authorization_id: owner.authorizationId, display_name: owner.displayName, created_at: deps.now }),
+    ],
     { op: 'cert_add', certificate },
   );
   if (!acked) {

@@ -107,10 +107,13 @@ export function validateProfile(input: unknown, taken: readonly RangeInUse[], po
   const parsed = ProfileBody.safeParse(input);
   if (!parsed.success) {
     // A top-level unknown key is reported at its own name, so the admin sees which field to fix.
-    return { ok: false, errors: fieldErrors(parsed.error).map((e, n) => {
-      const issue = parsed.error.issues[n];
-      return !e.path && issue?.code === 'unrecognized_keys' ? { ...e, path: issue.keys.join(',') } : e;
-    }) };
+    return {
+      ok: false,
+      errors: fieldErrors(parsed.error).map((e, n) => {
+        const issue = parsed.error.issues[n];
+        return !e.path && issue?.code === 'unrecognized_keys' ? { ...e, path: issue.keys.join(',') } : e;
+      }),
+    };
   }
   const p = parsed.data;
   const errors: FieldError[] = [];
@@ -143,7 +146,10 @@ export function validateProfile(input: unknown, taken: readonly RangeInUse[], po
     if (!POWERS_OF_TWO.has(count)) {
       errors.push({ path: 'openvpn', message: `UDP plus TCP ports must number 1, 2, 4, 8, 16, 32 or 64 (one OpenVPN process each); got ${count}` });
     }
-    for (const [name, list] of [['udp_ports', p.openvpn.udp_ports], ['tcp_ports', p.openvpn.tcp_ports]] as const) {
+    for (const [name, list] of [
+      ['udp_ports', p.openvpn.udp_ports],
+      ['tcp_ports', p.openvpn.tcp_ports],
+    ] as const) {
       if (new Set(list).size !== list.length) errors.push({ path: `openvpn.${name}`, message: 'contains a port twice' });
     }
     // Each process gets range_four split by the process count, and at least a /29 of its own.

@@ -16,7 +16,10 @@ export function normalizeUserId(raw: string): string {
 
 const NewUserBody = z
   .object({
-    id: z.string().transform(normalizeUserId).pipe(z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,127}$/, 'letters, digits, ".", "_", "@" and "-", at most 128')),
+    id: z
+      .string()
+      .transform(normalizeUserId)
+      .pipe(z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,127}$/, 'letters, digits, ".", "_", "@" and "-", at most 128')),
     display_name: z.string().trim().min(1).max(255).nullable().default(null),
     password: z.string(),
     is_admin: z.boolean().default(false),

@@ -51,7 +51,7 @@ const en = {
   'admin-nodes.form.serve': 'Serve profile {profile}',
   'admin-nodes.form.profileHost': 'Host name for this profile (optional)',
   'admin-nodes.form.profileHostHint': "Empty: the profile's host name if this node uses the profile's ranges, else the node's.",
-  'admin-nodes.form.wg4': "WireGuard IPv4 range of this node",
+  'admin-nodes.form.wg4': 'WireGuard IPv4 range of this node',
   'admin-nodes.form.wg6': 'WireGuard IPv6 range of this node',
   'admin-nodes.form.ovpn4': 'OpenVPN IPv4 range of this node',
   'admin-nodes.form.ovpn6': 'OpenVPN IPv6 range of this node',
@@ -87,8 +87,7 @@ const en = {
   'admin-nodes.profiles.free.wireguard': '{node}: WireGuard {free} of {capacity} free',
   'admin-nodes.profiles.free.openvpn': '{node}: OpenVPN pool of {capacity}, {certificates} active certificates',
   'admin-nodes.profiles.free.noKey': 'key not known yet',
-  'admin-nodes.profiles.free.explainWireguard':
-    "WireGuard: the addresses of the node's range (or the profile's, for the node that uses it) minus those held by unexpired configurations.",
+  'admin-nodes.profiles.free.explainWireguard': "WireGuard: the addresses of the node's range (or the profile's, for the node that uses it) minus those held by unexpired configurations.",
   'admin-nodes.profiles.free.explainOpenvpn':
     'OpenVPN: the node gives out addresses itself when a client connects, so the pool size per node is shown with the number of unexpired certificates that may use it.',
   'admin-nodes.profiles.field.id': 'Id',
@@ -211,8 +210,7 @@ export const adminNodesMessages = {
     'admin-nodes.profiles.free.wireguard': '{node}: WireGuard {free} van {capacity} vrij',
     'admin-nodes.profiles.free.openvpn': '{node}: OpenVPN-pool van {capacity}, {certificates} actieve certificaten',
     'admin-nodes.profiles.free.noKey': 'sleutel nog onbekend',
-    'admin-nodes.profiles.free.explainWireguard':
-      'WireGuard: de adressen van het bereik van de node (of van het profiel, voor de node die dat gebruikt) min die van niet-verlopen configuraties.',
+    'admin-nodes.profiles.free.explainWireguard': 'WireGuard: de adressen van het bereik van de node (of van het profiel, voor de node die dat gebruikt) min die van niet-verlopen configuraties.',
     'admin-nodes.profiles.free.explainOpenvpn':
       'OpenVPN: de node deelt zelf adressen uit wanneer een client verbindt; daarom staan de poolgrootte per node en het aantal niet-verlopen certificaten dat die kan gebruiken er.',
     'admin-nodes.profiles.field.id': 'Id',

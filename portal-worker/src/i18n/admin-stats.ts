@@ -112,7 +112,8 @@ export const adminStatsMessages = {
     'admin-stats.sessions.desc': 'Hoogste aantal gelijktijdige sessies per interval van {bucket} per profiel, opgeteld over nodes en protocollen, {range}. Piek: {peak}.',
     'admin-stats.nodes.heading': 'Gelijktijdige sessies per node',
     'admin-stats.nodes.desc': 'Hoogste aantal gelijktijdige sessies per interval van {bucket} per node, opgeteld over profielen en protocollen, {range}. Piek: {peak}.',
-    'admin-stats.gaps': 'Elk punt is de hoogste minuut van zijn interval van {bucket}. Nodes melden ook nullen, dus een onderbreking in een lijn betekent dat er geen melding kwam (node offline), niet nul sessies.',
+    'admin-stats.gaps':
+      'Elk punt is de hoogste minuut van zijn interval van {bucket}. Nodes melden ook nullen, dus een onderbreking in een lijn betekent dat er geen melding kwam (node offline), niet nul sessies.',
     'admin-stats.chart.table': 'De cijfers als tabel tonen',
     'admin-stats.chart.time': 'Begin van het interval (UTC)',
     'admin-stats.chart.missing': 'geen melding',
@@ -123,7 +124,8 @@ export const adminStatsMessages = {
     'admin-stats.max.value': 'Maximum',
     'admin-stats.max.at': 'Interval (UTC)',
     'admin-stats.users.heading': 'Unieke gebruikers per dag',
-    'admin-stats.users.note': 'Verschillende gebruikers met een verbinding tijdens de UTC-dag (bij WireGuard: met een configuratie op een node). Dagen die maar deels in de periode vallen, tellen volledig mee.',
+    'admin-stats.users.note':
+      'Verschillende gebruikers met een verbinding tijdens de UTC-dag (bij WireGuard: met een configuratie op een node). Dagen die maar deels in de periode vallen, tellen volledig mee.',
     'admin-stats.users.day': 'Dag (UTC)',
     'admin-stats.users.count': 'Gebruikers',
     'admin-stats.apps.heading': 'Gebruik van apps',
@@ -177,7 +179,7 @@ export const adminStatsMessages = {
     'admin-stats.audit.empty': 'Geen auditregels gevonden.',
     'admin-stats.audit.older': 'Oudere regels',
     'admin-stats.audit.newest': 'Nieuwste regels',
-    'admin-stats.audit.paging': 'Pagina\'s',
+    'admin-stats.audit.paging': "Pagina's",
     'admin-stats.audit.badBefore': '"{value}" is geen geldig regelnummer.',
   } satisfies Record<keyof typeof en, string>,
 };

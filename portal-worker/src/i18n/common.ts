@@ -1,6 +1,6 @@
 /** Strings of the layout, sign-in, consent and error pages, shared by every area. */
 const en = {
-  'brand': 'Edgeport',
+  brand: 'Edgeport',
   'nav.main': 'Main',
   'nav.home': 'Home',
   'nav.account': 'Account',
@@ -48,7 +48,7 @@ const en = {
 export const commonMessages = {
   en,
   nl: {
-    'brand': 'Edgeport',
+    brand: 'Edgeport',
     'nav.main': 'Hoofdmenu',
     'nav.home': 'Start',
     'nav.account': 'Account',

@@ -21,9 +21,7 @@ export type Params = Record<string, string | number>;
 /** Translates a key; `{name}` placeholders are filled from params. */
 export type T = (key: MessageKey, params?: Params) => string;
 
-const merged = Object.fromEntries(
-  LANGS.map((lang) => [lang, Object.assign({}, ...tables.map((table) => table[lang])) as Record<string, string>]),
-) as Record<Lang, Record<string, string>>;
+const merged = Object.fromEntries(LANGS.map((lang) => [lang, Object.assign({}, ...tables.map((table) => table[lang])) as Record<string, string>])) as Record<Lang, Record<string, string>>;
 
 export function translator(lang: Lang): T {
   const table = merged[lang];

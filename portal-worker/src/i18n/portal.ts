@@ -8,7 +8,8 @@ const en = {
   'portal.proto.wireguard': 'WireGuard',
   'portal.proto.openvpn': 'OpenVPN',
   'portal.new.heading': 'New configuration for a device without the app',
-  'portal.new.intro': 'Make a configuration file for a device on which you cannot install the app, such as a router. It stays valid until its expiry date; delete it when the device no longer needs it.',
+  'portal.new.intro':
+    'Make a configuration file for a device on which you cannot install the app, such as a router. It stays valid until its expiry date; delete it when the device no longer needs it.',
   'portal.new.name': 'Name',
   'portal.new.nameHint': 'For example "home router"; 1 to 64 characters.',
   'portal.new.profile': 'Profile and protocol',
@@ -87,7 +88,8 @@ export const portalMessages = {
     'portal.proto.wireguard': 'WireGuard',
     'portal.proto.openvpn': 'OpenVPN',
     'portal.new.heading': 'Nieuwe configuratie voor een apparaat zonder de app',
-    'portal.new.intro': 'Maak een configuratiebestand voor een apparaat waarop u de app niet kunt installeren, zoals een router. Het blijft geldig tot de vervaldatum; verwijder het wanneer het apparaat het niet meer nodig heeft.',
+    'portal.new.intro':
+      'Maak een configuratiebestand voor een apparaat waarop u de app niet kunt installeren, zoals een router. Het blijft geldig tot de vervaldatum; verwijder het wanneer het apparaat het niet meer nodig heeft.',
     'portal.new.name': 'Naam',
     'portal.new.nameHint': 'Bijvoorbeeld "router thuis"; 1 tot 64 tekens.',
     'portal.new.profile': 'Profiel en protocol',

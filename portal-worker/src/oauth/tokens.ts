@@ -30,9 +30,7 @@ export function signingKeys(secret: string | undefined): Promise<SigningKeys> {
 }
 
 async function load(secret: string): Promise<SigningKeys> {
-  const pem = secret.includes('BEGIN')
-    ? secret
-    : `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...fromBase64(secret.trim())))}\n-----END PRIVATE KEY-----`;
+  const pem = secret.includes('BEGIN') ? secret : `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...fromBase64(secret.trim())))}\n-----END PRIVATE KEY-----`;
   const privateKey = await importPKCS8(pem, 'EdDSA', { extractable: true });
   const jwk = await exportJWK(privateKey);
   const publicKey = (await importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, 'EdDSA')) as JoseKey;

@@ -31,9 +31,7 @@ function signedIn(c: Context<AppEnv>): CurrentUser {
 account.get('/', async (c) => {
   const user = signedIn(c);
   const [rows, profiles, local] = await Promise.all([listAuthorizations(c.var.db, user.id, Date.now()), listProfiles(c.var.db), findLocalLogin(c.var.db, user.id)]);
-  const apps = await Promise.all(
-    rows.map(async (r) => ({ id: r.id, clientName: (await findClient(c.var.db, r.client_id))?.name ?? r.client_id, createdAt: r.created_at, expiresAt: r.expires_at })),
-  );
+  const apps = await Promise.all(rows.map(async (r) => ({ id: r.id, clientName: (await findClient(c.var.db, r.client_id))?.name ?? r.client_id, createdAt: r.created_at, expiresAt: r.expires_at })));
   return c.html(
     <AccountPage
       page={{ ...(await pageContext(c)), user }}

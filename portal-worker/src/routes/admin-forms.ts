@@ -22,9 +22,7 @@ export function profileInputFromForm(v: ProfileFormValues): Record<string, unkno
     routes: list(v.routes),
     exclude_routes: list(v.exclude_routes),
     acl_permissions: acl.length ? acl : null,
-    wireguard: v.wg_enabled
-      ? { range_four: (v.wg_range_four ?? '').trim(), range_six: (v.wg_range_six ?? '').trim(), port: num(v.wg_port ?? '51820') }
-      : null,
+    wireguard: v.wg_enabled ? { range_four: (v.wg_range_four ?? '').trim(), range_six: (v.wg_range_six ?? '').trim(), port: num(v.wg_port ?? '51820') } : null,
     openvpn: v.ovpn_enabled
       ? {
           range_four: (v.ovpn_range_four ?? '').trim(),

@@ -24,9 +24,7 @@ async function usageOf(c: Context<AppEnv>, profile: ProfileConfig | null) {
 
 const NEW_PROFILE = { default_gateway: 'on', wg_port: '51820', ovpn_udp_ports: '1194', ovpn_tcp_ports: '1194', preferred_proto: 'openvpn' };
 
-adminProfiles.get('/new', async (c) =>
-  c.html(<ProfileFormPage page={await adminPage(c)} mode="new" values={NEW_PROFILE} errors={[]} />),
-);
+adminProfiles.get('/new', async (c) => c.html(<ProfileFormPage page={await adminPage(c)} mode="new" values={NEW_PROFILE} errors={[]} />));
 
 adminProfiles.post('/', async (c) => {
   const values = formValues(await c.req.parseBody());
@@ -54,4 +52,3 @@ adminProfiles.post('/:id/delete', async (c) => {
   await deleteProfileCommand(c.var.db, c.var.notifier, c.req.param('id'), Date.now(), auditContext(c));
   return c.redirect('/admin/profiles', 303);
 });
-

@@ -30,13 +30,6 @@ adminAudit.get('/', async (c) => {
   const { entries, more } = await searchAudit(c.var.db, { actor: filters.actor, actionPrefix: filters.action, target: filters.target, before }, PAGE);
   const last = entries[entries.length - 1];
   return c.html(
-    <AuditPage
-      page={page}
-      filters={filters}
-      errors={[]}
-      entries={entries}
-      olderHref={more && last ? hrefWith(filters, last.id) : null}
-      newestHref={before !== undefined ? hrefWith(filters) : null}
-    />,
+    <AuditPage page={page} filters={filters} errors={[]} entries={entries} olderHref={more && last ? hrefWith(filters, last.id) : null} newestHref={before !== undefined ? hrefWith(filters) : null} />,
   );
 });

@@ -41,7 +41,5 @@ export function usersPerDay(db: Db, q: StatsQuery, now: number) {
 export async function appUsage(db: Db, now: number): Promise<AppUsage[]> {
   const [counts, registered] = await Promise.all([activeAuthorizationsPerClient(db, now), listRegisteredClients(db)]);
   const names = new Map(registered.map((r) => [r.id, r.name]));
-  return Promise.all(
-    counts.map(async ({ clientId, count }) => ({ clientId, count, name: names.get(clientId) ?? (await findClient(db, clientId))?.name ?? clientId })),
-  );
+  return Promise.all(counts.map(async ({ clientId, count }) => ({ clientId, count, name: names.get(clientId) ?? (await findClient(db, clientId))?.name ?? clientId })));
 }

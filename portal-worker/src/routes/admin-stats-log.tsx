@@ -27,6 +27,9 @@ adminLog.get('/', async (c) => {
   if (!when) errors.push({ path: 'at', message: t('admin-stats.log.badAt', { value: values.at }) });
   if (!spellings || !when) return c.html(<LogPage page={page} values={values} errors={errors} result={null} />, 400);
   const hits = await whoHad(c.var.db, spellings, when.from, when.to);
-  const shown = new Date(when.from).toISOString().slice(0, when.to === when.from ? 19 : 16).replace('T', ' ');
+  const shown = new Date(when.from)
+    .toISOString()
+    .slice(0, when.to === when.from ? 19 : 16)
+    .replace('T', ' ');
   return c.html(<LogPage page={page} values={values} errors={[]} result={{ ip: spellings[0] as string, at: shown, hits: hits.map((h) => ({ ...h, id: Number(h.id) })) }} />);
 });

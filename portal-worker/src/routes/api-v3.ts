@@ -37,11 +37,7 @@ apiV3.get('/info', async (c) => {
         // A plain string: eduvpn-common decodes display_name into a Go string (docs/eduvpn.md §1.3).
         display_name: p.display_name,
         vpn_proto_list: [...(p.openvpn ? ['openvpn'] : []), ...(p.wireguard ? ['wireguard'] : [])],
-        vpn_proto_transport_list: [
-          ...(p.wireguard ? ['wireguard+udp'] : []),
-          ...(p.openvpn?.udp_ports.length ? ['openvpn+udp'] : []),
-          ...(p.openvpn?.tcp_ports.length ? ['openvpn+tcp'] : []),
-        ],
+        vpn_proto_transport_list: [...(p.wireguard ? ['wireguard+udp'] : []), ...(p.openvpn?.udp_ports.length ? ['openvpn+udp'] : []), ...(p.openvpn?.tcp_ports.length ? ['openvpn+tcp'] : [])],
         default_gateway: p.default_gateway,
         dns_search_domain_list: p.dns_search_domains,
       })),

@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import { checkAuthorize, withParams, AUTHORIZE_PARAMS, type AuthorizeParams } from '../oauth/authorize.ts';
 import type { OAuthClient } from '../oauth/clients.ts';
 import { exchangeCode, refreshTokens } from '../oauth/grants.ts';
-import { csrf, } from '../middleware/session.ts';
+import { csrf } from '../middleware/session.ts';
 import { createCode } from '../store/oauth.ts';
 import { ConsentPage } from '../views/consent.tsx';
 import { pageContext } from '../views/page.ts';

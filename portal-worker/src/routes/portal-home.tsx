@@ -16,18 +16,11 @@ export function problemErrors(c: Context<AppEnv>, problems: ConfigFieldProblem[]
 }
 
 /** The home page, also re-rendered (with the user's input and what went wrong) when a create is refused. */
-export async function renderHome(
-  c: Context<AppEnv>,
-  extra: { values?: NewConfigValues; errors?: FieldError[]; alert?: HomeAlert } = {},
-  status: 200 | 400 | 403 | 409 | 503 = 200,
-): Promise<Response> {
+export async function renderHome(c: Context<AppEnv>, extra: { values?: NewConfigValues; errors?: FieldError[]; alert?: HomeAlert } = {}, status: 200 | 400 | 403 | 409 | 503 = 200): Promise<Response> {
   const user = c.var.user;
   if (!user) throw new AppError('unauthenticated', 'sign in first');
   const [all, configs, page] = await Promise.all([listProfiles(c.var.db), listPortalConfigs(c.var.db, user.id, Date.now()), pageContext(c)]);
   const profiles = allowedFor(all, user.permissions);
   const choices = profiles.flatMap((p) => offeredProtocols(p).map((proto) => ({ value: `${p.id}:${proto}`, profileName: p.display_name, proto })));
-  return c.html(
-    <HomePage page={{ ...page, user }} profiles={profiles} choices={choices} configs={configs} max={c.var.config.vpn.maxActivePortalConfigs} {...extra} />,
-    status,
-  );
+  return c.html(<HomePage page={{ ...page, user }} profiles={profiles} choices={choices} configs={configs} max={c.var.config.vpn.maxActivePortalConfigs} {...extra} />, status);
 }

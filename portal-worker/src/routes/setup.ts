@@ -29,12 +29,7 @@ setup.post('/setup', async (c) => {
   if (!body.success) throw new AppError('validation_failed', 'send {"token","user","password"} as application/json');
   if (!timingSafeEqual(body.data.token, expected)) throw new AppError('forbidden', 'wrong setup token');
   if ((await countUsers(c.var.db)) > 0) throw new AppError('conflict', 'setup is already done: an account exists');
-  const result = await createLocalUserCommand(
-    c.var.db,
-    { id: body.data.user, password: body.data.password, is_admin: true },
-    Date.now(),
-    { actorUserId: null, requestId: c.var.requestId },
-  );
+  const result = await createLocalUserCommand(c.var.db, { id: body.data.user, password: body.data.password, is_admin: true }, Date.now(), { actorUserId: null, requestId: c.var.requestId });
   if (!result.ok) throw new AppError('validation_failed', result.errors.map((e) => `${e.path}: ${e.message}`).join('; '), { fields: result.errors });
   return c.json({ user: result.id, admin: true }, 201);
 });

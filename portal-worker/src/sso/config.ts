@@ -129,7 +129,13 @@ export function parseSsoConfig(env: Record<string, unknown>, sessionMaxMinutes: 
   const recheckOnConnect = flag('SSO_RECHECK_ON_CONNECT', env.SSO_RECHECK_ON_CONNECT, false, issues);
   // Nobody could sign in at all, the administrators included.
   if (!localLogin && !providers.length && !issues.length) issues.push('LOCAL_LOGIN: "false" needs at least one provider in OIDC_PROVIDERS');
-  const maxAge = z.coerce.number().int().min(1).max(365 * 24 * 60).default(sessionMaxMinutes).safeParse(env.SSO_PERMISSIONS_MAX_AGE_MINUTES === '' ? undefined : env.SSO_PERMISSIONS_MAX_AGE_MINUTES);
+  const maxAge = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(365 * 24 * 60)
+    .default(sessionMaxMinutes)
+    .safeParse(env.SSO_PERMISSIONS_MAX_AGE_MINUTES === '' ? undefined : env.SSO_PERMISSIONS_MAX_AGE_MINUTES);
   if (!maxAge.success) issues.push('SSO_PERMISSIONS_MAX_AGE_MINUTES: a whole number of minutes, 1 or more');
   return {
     config: { providers, localLogin, recheckOnConnect, permissionsMaxAgeMs: (maxAge.success ? maxAge.data : sessionMaxMinutes) * 60_000 },

@@ -41,13 +41,15 @@ async function step<T>(code: SsoCode | ((err: unknown) => SsoCode), run: () => P
  * `refusedCode`; an ID token without the `sub` that is this provider's user id: `missing_claim`
  * (the contract's "no usable user-id claim"); any other check that failed: `id_token_invalid`.
  */
-const refusal = (provider: OidcProvider, refusedCode: SsoCode) => (err: unknown): SsoCode => {
-  if (err instanceof oauth.ResponseBodyError || err instanceof oauth.WWWAuthenticateChallengeError) return refusedCode;
-  if (!(err instanceof oauth.OperationProcessingError)) return 'id_token_invalid';
-  if (err.code === oauth.RESPONSE_IS_NOT_CONFORM) return refusedCode;
-  if (provider.userIdClaim === 'sub' && err.code === oauth.INVALID_RESPONSE && /JWT "sub"/.test(err.message)) return 'missing_claim';
-  return 'id_token_invalid';
-};
+const refusal =
+  (provider: OidcProvider, refusedCode: SsoCode) =>
+  (err: unknown): SsoCode => {
+    if (err instanceof oauth.ResponseBodyError || err instanceof oauth.WWWAuthenticateChallengeError) return refusedCode;
+    if (!(err instanceof oauth.OperationProcessingError)) return 'id_token_invalid';
+    if (err.code === oauth.RESPONSE_IS_NOT_CONFORM) return refusedCode;
+    if (provider.userIdClaim === 'sub' && err.code === oauth.INVALID_RESPONSE && /JWT "sub"/.test(err.message)) return 'missing_claim';
+    return 'id_token_invalid';
+  };
 
 /** Where the browser goes to sign in (Core §3.1.2.1), with PKCE S256 (RFC 7636 §4.3). */
 export async function authorizationUrl(provider: OidcProvider, issuer: IssuerState, redirectUri: string, secrets: LoginSecrets): Promise<string> {
@@ -122,13 +124,9 @@ export async function completeLogin(provider: OidcProvider, issuer: IssuerState,
   if (!callback.get('code')) throw new SsoFailure('provider_error', 'the provider sent no code');
 
   const auth = oauth.ClientSecretBasic(provider.clientSecret);
-  const response = await step('provider_unreachable', () =>
-    oauth.authorizationCodeGrantRequest(as, client, auth, callback, expected.redirectUri, expected.codeVerifier, requestOptions(provider)),
-  );
+  const response = await step('provider_unreachable', () => oauth.authorizationCodeGrantRequest(as, client, auth, callback, expected.redirectUri, expected.codeVerifier, requestOptions(provider)));
   // Issuer, audience, expiry, iat, nonce and the algorithm the provider announced are checked here.
-  const tokens = await step(refusal(provider, 'token_rejected'), () =>
-    oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: expected.nonce, requireIdToken: true }),
-  );
+  const tokens = await step(refusal(provider, 'token_rejected'), () => oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: expected.nonce, requireIdToken: true }));
   await step('id_token_invalid', () => verifySignature(provider, issuer, response));
   const idClaims = oauth.getValidatedIdTokenClaims(tokens);
   if (!idClaims) throw new SsoFailure('id_token_invalid', 'the token response has no ID token');

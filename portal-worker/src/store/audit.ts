@@ -16,16 +16,7 @@ function snapshot(value: unknown): string | null {
 }
 
 /** An audit row as a statement, so it commits in the same batch as the change it records. */
-export function auditInsert(
-  db: Db,
-  ctx: AuditContext,
-  now: number,
-  action: string,
-  targetType: string,
-  targetId: string,
-  before: unknown,
-  after: unknown,
-) {
+export function auditInsert(db: Db, ctx: AuditContext, now: number, action: string, targetType: string, targetId: string, before: unknown, after: unknown) {
   return db.kysely.insertInto('audit_log').values({
     at: now,
     actor_user_id: ctx.actorUserId,
@@ -87,14 +78,12 @@ export async function searchAudit(db: Db, f: AuditFilter, limit = 50): Promise<{
   if (f.target) {
     const target = f.target;
     const colon = target.indexOf(':');
-    q = q.where((eb) =>
-      eb.or([
-        eb('target_id', '=', target),
-        ...(colon > 0 ? [eb.and([eb('target_type', '=', target.slice(0, colon)), eb('target_id', '=', target.slice(colon + 1))])] : []),
-      ]),
-    );
+    q = q.where((eb) => eb.or([eb('target_id', '=', target), ...(colon > 0 ? [eb.and([eb('target_type', '=', target.slice(0, colon)), eb('target_id', '=', target.slice(colon + 1))])] : [])]));
   }
-  const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+  const rows = await q
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
   return {
     more: rows.length > limit,
     entries: rows.slice(0, limit).map((r) => ({

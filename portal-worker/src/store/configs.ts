@@ -23,11 +23,7 @@ export function deletePeerStatements(db: Db, publicKey: string, now: number) {
 }
 
 export function deleteConfigsOfUser(db: Db, userId: string, now = Date.now()) {
-  return [
-    logWireguardEnd(db, 'user_id', userId, now),
-    db.kysely.deleteFrom('wg_peers').where('user_id', '=', userId),
-    db.kysely.deleteFrom('certificates').where('user_id', '=', userId),
-  ];
+  return [logWireguardEnd(db, 'user_id', userId, now), db.kysely.deleteFrom('wg_peers').where('user_id', '=', userId), db.kysely.deleteFrom('certificates').where('user_id', '=', userId)];
 }
 
 /**
@@ -40,7 +36,12 @@ export async function removalsOf(db: Db, column: 'authorization_id' | 'user_id' 
     .selectFrom('wg_peers')
     .select(['node_id', 'public_key as key', sql<string>`'peer'`.as('kind')])
     .where(column, '=', value)
-    .unionAll(db.kysely.selectFrom('certificates').select(['node_id', 'common_name as key', sql<string>`'cert'`.as('kind')]).where(column, '=', value))
+    .unionAll(
+      db.kysely
+        .selectFrom('certificates')
+        .select(['node_id', 'common_name as key', sql<string>`'cert'`.as('kind')])
+        .where(column, '=', value),
+    )
     .execute();
   const out = new Map<string, Change[]>();
   for (const r of rows) {
@@ -63,9 +64,7 @@ export async function activeApiAuthorizations(db: Db, userId: string, now: numbe
         .where('user_id', '=', userId)
         .where('authorization_id', 'is not', null)
         .where('expires_at', '>', now)
-        .unionAll(
-          eb.selectFrom('certificates').select(['authorization_id', 'created_at']).where('user_id', '=', userId).where('authorization_id', 'is not', null).where('expires_at', '>', now),
-        )
+        .unionAll(eb.selectFrom('certificates').select(['authorization_id', 'created_at']).where('user_id', '=', userId).where('authorization_id', 'is not', null).where('expires_at', '>', now))
         .as('c'),
     )
     .select(['c.authorization_id', sql<number>`min(c.created_at)`.as('created')])
@@ -77,12 +76,7 @@ export async function activeApiAuthorizations(db: Db, userId: string, now: numbe
 
 /** Addresses taken on one node for one profile; expired peers no longer hold theirs. */
 export async function usedAddresses(db: Db, nodeId: string, profileId: string, now: number, exceptAuthorizations: readonly string[]): Promise<Set<string>> {
-  let q = db.kysely
-    .selectFrom('wg_peers')
-    .select('ip_four')
-    .where('node_id', '=', nodeId)
-    .where('profile_id', '=', profileId)
-    .where('expires_at', '>', now);
+  let q = db.kysely.selectFrom('wg_peers').select('ip_four').where('node_id', '=', nodeId).where('profile_id', '=', profileId).where('expires_at', '>', now);
   if (exceptAuthorizations.length) q = q.where((eb) => eb.or([eb('authorization_id', 'is', null), eb('authorization_id', 'not in', exceptAuthorizations)]));
   return new Set((await q.execute()).map((r) => r.ip_four));
 }
@@ -90,7 +84,6 @@ export async function usedAddresses(db: Db, nodeId: string, profileId: string, n
 export function deleteExpiredPeers(db: Db, nodeId: string, profileId: string, now: number) {
   return db.kysely.deleteFrom('wg_peers').where('node_id', '=', nodeId).where('profile_id', '=', profileId).where('expires_at', '<=', now);
 }
-
 
 export type PortalConfigKind = 'wireguard' | 'openvpn';
 

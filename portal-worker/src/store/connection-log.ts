@@ -58,7 +58,20 @@ export async function logOpenvpnEvent(db: Db, e: OpenvpnEventRow): Promise<void>
     if (!cert) return; // a certificate deleted meanwhile: the node will halt that client
     await db.kysely
       .insertInto('connection_log')
-      .values({ user_id: cert.user_id, profile_id: e.profileId, node_id: e.nodeId, vpn_proto: 'openvpn', connection_id: e.commonName, ip_four: e.ipFour, ip_six: e.ipSix, originating_ip: e.originatingIp, connected_at: e.at, disconnected_at: null, bytes_in: null, bytes_out: null })
+      .values({
+        user_id: cert.user_id,
+        profile_id: e.profileId,
+        node_id: e.nodeId,
+        vpn_proto: 'openvpn',
+        connection_id: e.commonName,
+        ip_four: e.ipFour,
+        ip_six: e.ipSix,
+        originating_ip: e.originatingIp,
+        connected_at: e.at,
+        disconnected_at: null,
+        bytes_in: null,
+        bytes_out: null,
+      })
       .execute();
     return;
   }

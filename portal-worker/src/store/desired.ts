@@ -14,12 +14,7 @@ export async function desiredConfigFor(db: Db, nodeId: string, revision: number,
       .selectFrom('node_profiles')
       .innerJoin('profiles', 'profiles.id', 'node_profiles.profile_id')
       .selectAll('profiles')
-      .select([
-        'node_profiles.wg_range_four as n_wg4',
-        'node_profiles.wg_range_six as n_wg6',
-        'node_profiles.ovpn_range_four as n_ov4',
-        'node_profiles.ovpn_range_six as n_ov6',
-      ])
+      .select(['node_profiles.wg_range_four as n_wg4', 'node_profiles.wg_range_six as n_wg6', 'node_profiles.ovpn_range_four as n_ov4', 'node_profiles.ovpn_range_six as n_ov6'])
       .where('node_profiles.node_id', '=', nodeId)
       .orderBy('profiles.id')
       .execute(),

@@ -44,8 +44,32 @@ export async function listConfigs(db: Db, filter: ConfigFilter): Promise<ConfigR
   }
   const [p, c] = await Promise.all([peers.execute(), certs.execute()]);
   const rows: ConfigRow[] = [
-    ...p.map((r) => ({ protocol: 'wireguard' as const, key: r.public_key, userId: r.user_id, profileId: r.profile_id, nodeId: r.node_id, authorizationId: r.authorization_id, displayName: r.display_name, ipFour: r.ip_four, ipSix: r.ip_six, createdAt: r.created_at, expiresAt: r.expires_at })),
-    ...c.map((r) => ({ protocol: 'openvpn' as const, key: r.common_name, userId: r.user_id, profileId: r.profile_id, nodeId: r.node_id, authorizationId: r.authorization_id, displayName: r.display_name, ipFour: null, ipSix: null, createdAt: r.created_at, expiresAt: r.expires_at })),
+    ...p.map((r) => ({
+      protocol: 'wireguard' as const,
+      key: r.public_key,
+      userId: r.user_id,
+      profileId: r.profile_id,
+      nodeId: r.node_id,
+      authorizationId: r.authorization_id,
+      displayName: r.display_name,
+      ipFour: r.ip_four,
+      ipSix: r.ip_six,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+    })),
+    ...c.map((r) => ({
+      protocol: 'openvpn' as const,
+      key: r.common_name,
+      userId: r.user_id,
+      profileId: r.profile_id,
+      nodeId: r.node_id,
+      authorizationId: r.authorization_id,
+      displayName: r.display_name,
+      ipFour: null,
+      ipSix: null,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+    })),
   ];
   return rows.sort((a, b) => a.userId.localeCompare(b.userId) || a.createdAt - b.createdAt || a.key.localeCompare(b.key));
 }
@@ -57,7 +81,18 @@ export async function findConfig(db: Db, protocol: VpnProtocol, key: string): Pr
       : await db.kysely.selectFrom('certificates').selectAll().where('common_name', '=', key).executeTakeFirst();
   if (!row) return null;
   const ips = 'ip_four' in row ? { ipFour: row.ip_four, ipSix: row.ip_six } : { ipFour: null, ipSix: null };
-  return { protocol, key, userId: row.user_id, profileId: row.profile_id, nodeId: row.node_id, authorizationId: row.authorization_id, displayName: row.display_name, ...ips, createdAt: row.created_at, expiresAt: row.expires_at };
+  return {
+    protocol,
+    key,
+    userId: row.user_id,
+    profileId: row.profile_id,
+    nodeId: row.node_id,
+    authorizationId: row.authorization_id,
+    displayName: row.display_name,
+    ...ips,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
 }
 
 /**

@@ -46,10 +46,7 @@ function pair(four: string | null, six: string | null) {
 }
 
 export async function listNodes(db: Db): Promise<NodeView[]> {
-  const [nodes, rows] = await Promise.all([
-    db.kysely.selectFrom('nodes').selectAll().orderBy('id').execute(),
-    db.kysely.selectFrom('node_profiles').selectAll().orderBy('profile_id').execute(),
-  ]);
+  const [nodes, rows] = await Promise.all([db.kysely.selectFrom('nodes').selectAll().orderBy('id').execute(), db.kysely.selectFrom('node_profiles').selectAll().orderBy('profile_id').execute()]);
   return nodes.map((n) => ({
     id: n.id,
     name: n.name,
@@ -94,7 +91,10 @@ export function updateNodeStatements(db: Db, before: NodeConfig, node: NodeInput
   // The key is the node's own report: only an edit that names it (a key, or null to forget it) writes it.
   const key = node.wg_public_key === undefined ? {} : { wg_public_key: node.wg_public_key };
   return [
-    db.kysely.updateTable('nodes').set({ name: node.name, host_name: node.host_name, ...key }).where('id', '=', node.id),
+    db.kysely
+      .updateTable('nodes')
+      .set({ name: node.name, host_name: node.host_name, ...key })
+      .where('id', '=', node.id),
     db.kysely.deleteFrom('node_profiles').where('node_id', '=', node.id),
     ...assignmentRows(db, node),
     // Configurations for profiles this node no longer serves cannot work any more.

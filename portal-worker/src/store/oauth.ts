@@ -40,12 +40,7 @@ export async function consumeCode(db: Db, codeHash: string, now: number) {
   const row = await db.kysely.selectFrom('oauth_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
   if (!row) return { kind: 'unknown' as const };
   if (row.used_at !== null) return { kind: 'reused' as const, row };
-  const r = await db.kysely
-    .updateTable('oauth_codes')
-    .set({ used_at: now })
-    .where('code_hash', '=', codeHash)
-    .where('used_at', 'is', null)
-    .executeTakeFirst();
+  const r = await db.kysely.updateTable('oauth_codes').set({ used_at: now }).where('code_hash', '=', codeHash).where('used_at', 'is', null).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) return { kind: 'reused' as const, row };
   return { kind: 'consumed' as const, row };
 }

@@ -16,10 +16,7 @@ export function fromRow(r: Profile): ProfileConfig {
     routes: parseList(r.routes),
     exclude_routes: parseList(r.exclude_routes),
     acl_permissions: r.acl_permissions === null ? null : parseList(r.acl_permissions),
-    wireguard:
-      r.wg_enabled === 1 && r.wg_range_four && r.wg_range_six
-        ? { range_four: r.wg_range_four, range_six: r.wg_range_six, port: r.wg_port }
-        : null,
+    wireguard: r.wg_enabled === 1 && r.wg_range_four && r.wg_range_six ? { range_four: r.wg_range_four, range_six: r.wg_range_six, port: r.wg_port } : null,
     openvpn:
       r.ovpn_enabled === 1 && r.ovpn_range_four && r.ovpn_range_six
         ? {
@@ -70,8 +67,14 @@ export async function getProfile(db: Db, id: string): Promise<ProfileConfig | nu
 export async function rangesInUse(db: Db, exceptProfile: string | null): Promise<RangeInUse[]> {
   const cols = ['wg_range_four', 'wg_range_six', 'ovpn_range_four', 'ovpn_range_six'] as const;
   const [profiles, nodeRanges] = await Promise.all([
-    db.kysely.selectFrom('profiles').select(['id', ...cols]).execute(),
-    db.kysely.selectFrom('node_profiles').select(['node_id', 'profile_id', ...cols]).execute(),
+    db.kysely
+      .selectFrom('profiles')
+      .select(['id', ...cols])
+      .execute(),
+    db.kysely
+      .selectFrom('node_profiles')
+      .select(['node_id', 'profile_id', ...cols])
+      .execute(),
   ]);
   const out: RangeInUse[] = [];
   for (const p of profiles) {
@@ -94,7 +97,10 @@ export function createProfileStatements(db: Db, p: ProfileConfig, now: number, a
 
 export function updateProfileStatements(db: Db, before: ProfileConfig, p: ProfileConfig, now: number, audit: AuditContext) {
   return [
-    db.kysely.updateTable('profiles').set({ ...columns(p), updated_at: now }).where('id', '=', p.id),
+    db.kysely
+      .updateTable('profiles')
+      .set({ ...columns(p), updated_at: now })
+      .where('id', '=', p.id),
     auditInsert(db, audit, now, 'profile.update', 'profile', p.id, before, p),
   ];
 }

@@ -56,5 +56,8 @@ export async function loadSession(db: Db, secret: string, now: number, policy: S
 }
 
 export async function deleteSession(db: Db, secret: string): Promise<void> {
-  await db.kysely.deleteFrom('browser_sessions').where('id_hash', '=', await sha256Hex(secret)).execute();
+  await db.kysely
+    .deleteFrom('browser_sessions')
+    .where('id_hash', '=', await sha256Hex(secret))
+    .execute();
 }

@@ -30,9 +30,7 @@ export async function createSsoState(db: Db, s: NewSsoState, now: number): Promi
   ]);
 }
 
-export type ConsumeResult =
-  | { kind: 'consumed'; nonce: string; codeVerifier: string; next: string }
-  | { kind: 'refused'; reason: 'unknown' | 'expired' | 'used' | 'other_browser' | 'other_provider' };
+export type ConsumeResult = { kind: 'consumed'; nonce: string; codeVerifier: string; next: string } | { kind: 'refused'; reason: 'unknown' | 'expired' | 'used' | 'other_browser' | 'other_provider' };
 
 /**
  * Checks a callback's state against the row and consumes it, once: the conditional update on
@@ -47,12 +45,7 @@ export async function consumeSsoState(db: Db, state: string, providerId: string,
   if (row.used_at !== null) return { kind: 'refused', reason: 'used' };
   if (row.expires_at <= now) return { kind: 'refused', reason: 'expired' };
   if (!browserSecret || (await sha256Hex(browserSecret)) !== row.browser_hash) return { kind: 'refused', reason: 'other_browser' };
-  const r = await db.kysely
-    .updateTable('sso_states')
-    .set({ used_at: now })
-    .where('state_hash', '=', stateHash)
-    .where('used_at', 'is', null)
-    .executeTakeFirst();
+  const r = await db.kysely.updateTable('sso_states').set({ used_at: now }).where('state_hash', '=', stateHash).where('used_at', 'is', null).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) return { kind: 'refused', reason: 'used' };
   return { kind: 'consumed', nonce: row.nonce, codeVerifier: row.code_verifier, next: row.next };
 }

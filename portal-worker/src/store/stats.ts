@@ -64,11 +64,8 @@ export async function uniqueUsersPerDay(db: Db, days: readonly number[], f: Stat
   if (!days.length) return [];
   const first = days[0] as number;
   const end = (days[days.length - 1] as number) + DAY_MS;
-  const overlaps = (from: RawBuilder<unknown>, to: RawBuilder<unknown>) =>
-    sql`l.connected_at < ${to} and (l.disconnected_at is null or l.disconnected_at >= ${from})`;
-  const columns = sql.join(
-    days.map((d, i) => sql`count(distinct case when ${overlaps(sql.lit(Math.trunc(d)), sql.lit(Math.trunc(d) + DAY_MS))} then l.user_id end) as ${sql.ref(`d${i}`)}`),
-  );
+  const overlaps = (from: RawBuilder<unknown>, to: RawBuilder<unknown>) => sql`l.connected_at < ${to} and (l.disconnected_at is null or l.disconnected_at >= ${from})`;
+  const columns = sql.join(days.map((d, i) => sql`count(distinct case when ${overlaps(sql.lit(Math.trunc(d)), sql.lit(Math.trunc(d) + DAY_MS))} then l.user_id end) as ${sql.ref(`d${i}`)}`));
   const { rows } = await sql<Record<string, number | string>>`
     select ${columns}
     from connection_log l
@@ -85,7 +82,5 @@ export async function activeAuthorizationsPerClient(db: Db, now: number): Promis
     .where('expires_at', '>', now)
     .groupBy('client_id')
     .execute();
-  return rows
-    .map((r) => ({ clientId: r.client_id, count: Number(r.n) }))
-    .sort((a, b) => b.count - a.count || a.clientId.localeCompare(b.clientId));
+  return rows.map((r) => ({ clientId: r.client_id, count: Number(r.n) })).sort((a, b) => b.count - a.count || a.clientId.localeCompare(b.clientId));
 }

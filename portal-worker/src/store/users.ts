@@ -35,7 +35,10 @@ export function toCurrentUser(row: Pick<User, 'id' | 'display_name' | 'is_admin'
 }
 
 export async function countUsers(db: Db): Promise<number> {
-  const row = await db.kysely.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db.kysely
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -49,7 +52,15 @@ export interface NewLocalUser {
 
 /** A new, enabled user's row; where the account comes from is the caller's to add. */
 function newUserRow(u: { id: string; displayName: string | null; isAdmin: boolean; permissions: string[] }, now: number) {
-  return { id: u.id, display_name: u.displayName, is_admin: u.isAdmin ? (1 as const) : (0 as const), is_disabled: 0 as const, permissions: JSON.stringify(u.permissions), created_at: now, last_seen_at: null };
+  return {
+    id: u.id,
+    display_name: u.displayName,
+    is_admin: u.isAdmin ? (1 as const) : (0 as const),
+    is_disabled: 0 as const,
+    permissions: JSON.stringify(u.permissions),
+    created_at: now,
+    last_seen_at: null,
+  };
 }
 
 /** Creates the user and its local account together, or neither. */
@@ -116,10 +127,7 @@ export function updateSsoUser(db: Db, u: SsoUserValues, before: UserView, now: n
     .where('auth_provider', '=', u.providerId);
   const changed = before.isAdmin !== u.isAdmin || JSON.stringify(before.permissions) !== JSON.stringify(u.permissions);
   if (!changed) return [update];
-  return [
-    update,
-    auditInsert(db, audit, now, 'user.sso_update', 'user', u.id, { is_admin: before.isAdmin, permissions: before.permissions }, { is_admin: u.isAdmin, permissions: u.permissions }),
-  ];
+  return [update, auditInsert(db, audit, now, 'user.sso_update', 'user', u.id, { is_admin: before.isAdmin, permissions: before.permissions }, { is_admin: u.isAdmin, permissions: u.permissions })];
 }
 
 function userViews(db: Db) {
@@ -191,7 +199,10 @@ export async function searchUsers(db: Db, filter: { q: string; status: UserStatu
   if (filter.status === 'active') query = query.where('users.is_disabled', '=', 0);
   if (filter.status === 'disabled') query = query.where('users.is_disabled', '=', 1);
   if (filter.status === 'admins') query = query.where('users.is_admin', '=', 1);
-  const rows = await query.orderBy('users.id').limit(limit + 1).execute();
+  const rows = await query
+    .orderBy('users.id')
+    .limit(limit + 1)
+    .execute();
   return {
     users: rows.slice(0, limit).map((r) => ({ ...toUserView(r), configs: Number(r.wg_count ?? 0) + Number(r.cert_count ?? 0) })),
     more: rows.length > limit,
@@ -239,7 +250,10 @@ export async function setUserDisabled(db: Db, notifier: NodeNotifier, userId: st
     db,
     notifier,
     [
-      db.kysely.updateTable('users').set({ is_disabled: disabled ? 1 : 0 }).where('id', '=', userId),
+      db.kysely
+        .updateTable('users')
+        .set({ is_disabled: disabled ? 1 : 0 })
+        .where('id', '=', userId),
       ...ending,
       auditInsert(db, audit, now, disabled ? 'user.disable' : 'user.enable', 'user', userId, { is_disabled: before.isDisabled }, { is_disabled: disabled }),
     ],

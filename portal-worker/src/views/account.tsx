@@ -105,7 +105,13 @@ function AppTable({ page, apps }: { page: UserPageContext; apps: AuthorizedApp[]
               <td>{formatTime(a.createdAt)}</td>
               <td>{formatTime(a.expiresAt)}</td>
               <td>
-                <RowAction page={page} action={`/account/authorizations/${encodeURIComponent(a.id)}/revoke`} confirm={t('portal.account.revokeConfirm', { app: a.clientName })} label={t('portal.account.revoke')} name={t('portal.account.revokeNamed', { app: a.clientName })} />
+                <RowAction
+                  page={page}
+                  action={`/account/authorizations/${encodeURIComponent(a.id)}/revoke`}
+                  confirm={t('portal.account.revokeConfirm', { app: a.clientName })}
+                  label={t('portal.account.revoke')}
+                  name={t('portal.account.revokeNamed', { app: a.clientName })}
+                />
               </td>
             </tr>
           ))}

@@ -61,10 +61,7 @@ function NodeTable({ page, profileId, node }: { page: UserPageContext; profileId
   return (
     <div class="connections-node" data-node={node.nodeId}>
       <h3 id={headingId}>
-        {t('admin-users.conn.node', { name: node.name })}{' '}
-        <span class="connections-count">
-          {t('admin-users.conn.count', { active: node.active, placed: node.rows.length })}
-        </span>{' '}
+        {t('admin-users.conn.node', { name: node.name })} <span class="connections-count">{t('admin-users.conn.count', { active: node.active, placed: node.rows.length })}</span>{' '}
         <ReportLine page={page} node={node} />
       </h3>
       {node.rows.length ? (
@@ -122,7 +119,14 @@ function Row({ page, row }: { page: UserPageContext; row: ConnectionRow }) {
       </td>
       <td>{'rx' in s ? t('admin-users.traffic', { rx: formatBytes(s.rx), tx: formatBytes(s.tx) }) : t('common.none')}</td>
       <td>
-        <RowAction page={page} action="/admin/connections/kill" confirm={t('admin-users.conn.kill.confirm', { name })} fields={{ protocol: c.protocol, key: c.key }} label={t('admin-users.conn.kill')} name={t('admin-users.conn.kill.label', { name })} />
+        <RowAction
+          page={page}
+          action="/admin/connections/kill"
+          confirm={t('admin-users.conn.kill.confirm', { name })}
+          fields={{ protocol: c.protocol, key: c.key }}
+          label={t('admin-users.conn.kill')}
+          name={t('admin-users.conn.kill.label', { name })}
+        />
       </td>
     </tr>
   );

@@ -99,9 +99,7 @@ function EnrollSection({ page, node, state, enrollment }: { page: UserPageContex
   );
 }
 
-export function NodeDetailPage(
-  props: NodeStatusProps & { node: NodeView; profiles: ProfileConfig[]; values: NodeFormValues; errors: FieldError[]; enrollment: Enrollment | null },
-) {
+export function NodeDetailPage(props: NodeStatusProps & { node: NodeView; profiles: ProfileConfig[]; values: NodeFormValues; errors: FieldError[]; enrollment: Enrollment | null }) {
   const { page, node, state } = props;
   const { t } = page;
   const title = t('admin-nodes.detail.title', { id: node.id });

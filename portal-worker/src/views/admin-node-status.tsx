@@ -69,8 +69,7 @@ export function Heartbeat({ t, s, now }: { t: T; s: NodeState; now: number }) {
   if (s.last_seen_at === null) return <span class="muted">{t('admin-nodes.heartbeat.never')}</span>;
   return (
     <span>
-      <time datetime={`${formatTime(s.last_seen_at).replace(' ', 'T')}Z`}>{formatTime(s.last_seen_at)}</time>{' '}
-      <span class="muted">({age(t, now - s.last_seen_at)})</span>
+      <time datetime={`${formatTime(s.last_seen_at).replace(' ', 'T')}Z`}>{formatTime(s.last_seen_at)}</time> <span class="muted">({age(t, now - s.last_seen_at)})</span>
     </span>
   );
 }

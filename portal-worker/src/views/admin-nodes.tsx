@@ -83,7 +83,13 @@ export function NodesTable({ page, rows, now, healthyMs }: NodesTableProps) {
                 </td>
                 <td>
                   {health === 'revoked' ? null : (
-                    <RowAction page={page} action={`${nodeHref(node.id)}/revoke`} confirm={t('admin-nodes.revoke.confirm', { id: node.id })} label={t('admin-nodes.revoke.button')} name={t('admin-nodes.revoke.labelFor', { id: node.id })} />
+                    <RowAction
+                      page={page}
+                      action={`${nodeHref(node.id)}/revoke`}
+                      confirm={t('admin-nodes.revoke.confirm', { id: node.id })}
+                      label={t('admin-nodes.revoke.button')}
+                      name={t('admin-nodes.revoke.labelFor', { id: node.id })}
+                    />
                   )}
                 </td>
               </tr>

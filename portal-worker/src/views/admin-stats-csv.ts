@@ -29,9 +29,15 @@ export function sessionsCsv(series: readonly KeyedSeries[], tl: Timeline): strin
 }
 
 export function usersCsv(days: readonly { day: number; users: number }[]): string {
-  return toCsv(['day_utc', 'unique_users'], days.map((d) => [iso(d.day).slice(0, 10), d.users]));
+  return toCsv(
+    ['day_utc', 'unique_users'],
+    days.map((d) => [iso(d.day).slice(0, 10), d.users]),
+  );
 }
 
 export function appsCsv(apps: readonly AppUsage[]): string {
-  return toCsv(['client_id', 'client_name', 'active_authorizations'], apps.map((a) => [a.clientId, a.name, a.count]));
+  return toCsv(
+    ['client_id', 'client_name', 'active_authorizations'],
+    apps.map((a) => [a.clientId, a.name, a.count]),
+  );
 }

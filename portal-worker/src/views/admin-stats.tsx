@@ -66,7 +66,15 @@ function Filters(p: StatsPageProps) {
   );
 }
 
-function SessionsChart(p: { page: UserPageContext; id: string; heading: string; desc: 'admin-stats.sessions.desc' | 'admin-stats.nodes.desc'; series: ChartSeries[]; query: StatsQuery; timeline: Timeline }) {
+function SessionsChart(p: {
+  page: UserPageContext;
+  id: string;
+  heading: string;
+  desc: 'admin-stats.sessions.desc' | 'admin-stats.nodes.desc';
+  series: ChartSeries[];
+  query: StatsQuery;
+  timeline: Timeline;
+}) {
   const { t } = p.page;
   const spec = PERIODS[p.query.period];
   const range = t('admin-stats.range', { from: formatTime(p.timeline.from), to: formatTime(p.timeline.to) });

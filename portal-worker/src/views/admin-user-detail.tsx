@@ -130,8 +130,7 @@ function Configs({ page, detail, now }: Props) {
                   <td>{detail.profileNames.get(c.profileId) ?? c.profileId}</td>
                   <td>{detail.nodeNames.get(c.nodeId) ?? c.nodeId}</td>
                   <td>
-                    {c.displayName}{' '}
-                    <span class="badge off">{t(c.authorizationId ? 'admin-users.kind.app' : 'admin-users.kind.portal')}</span>
+                    {c.displayName} <span class="badge off">{t(c.authorizationId ? 'admin-users.kind.app' : 'admin-users.kind.portal')}</span>
                   </td>
                   <td>{c.ipFour ?? t('common.none')}</td>
                   <td>{c.ipSix ?? t('common.none')}</td>

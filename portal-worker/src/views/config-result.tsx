@@ -51,7 +51,14 @@ export function WireguardResultPage({ page, result }: { page: UserPageContext; r
           <h2 id="wg-qr-label">{t('portal.result.qr')}</h2>
           {result.qr ? (
             <>
-              <svg id="wg-qr" role="img" aria-label={t('portal.result.qrLabel', { name: result.name })} xmlns="http://www.w3.org/2000/svg" viewBox={`0 0 ${result.qr.size} ${result.qr.size}`} shape-rendering="crispEdges">
+              <svg
+                id="wg-qr"
+                role="img"
+                aria-label={t('portal.result.qrLabel', { name: result.name })}
+                xmlns="http://www.w3.org/2000/svg"
+                viewBox={`0 0 ${result.qr.size} ${result.qr.size}`}
+                shape-rendering="crispEdges"
+              >
                 <rect width={result.qr.size} height={result.qr.size} fill="#fff" />
                 <path d={result.qr.d} fill="#000" />
               </svg>

@@ -45,7 +45,13 @@ export function HomePage(props: HomeProps) {
             {profiles.map((p) => (
               <li>
                 <strong>{p.display_name}</strong> <code>{p.id}</code>
-                <span class="muted"> {(['wireguard', 'openvpn'] as const).filter((proto) => p[proto]).map((proto) => t(PROTO_KEYS[proto])).join(' · ')}</span>
+                <span class="muted">
+                  {' '}
+                  {(['wireguard', 'openvpn'] as const)
+                    .filter((proto) => p[proto])
+                    .map((proto) => t(PROTO_KEYS[proto]))
+                    .join(' · ')}
+                </span>
               </li>
             ))}
           </ul>

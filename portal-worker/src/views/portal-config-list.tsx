@@ -40,7 +40,14 @@ export function ConfigList(props: { page: UserPageContext; configs: PortalConfig
                   <td>{formatTime(c.createdAt)}</td>
                   <td>{formatTime(c.expiresAt)}</td>
                   <td>
-                    <RowAction page={page} action="/configs/delete" confirm={t('portal.list.confirm', { name: c.name })} fields={{ kind: c.kind, id: c.id }} label={t('portal.list.delete')} name={t('portal.list.deleteNamed', { name: c.name })} />
+                    <RowAction
+                      page={page}
+                      action="/configs/delete"
+                      confirm={t('portal.list.confirm', { name: c.name })}
+                      fields={{ kind: c.kind, id: c.id }}
+                      label={t('portal.list.delete')}
+                      name={t('portal.list.deleteNamed', { name: c.name })}
+                    />
                   </td>
                 </tr>
               ))}

@@ -31,7 +31,7 @@ export function gatewayAddresses(range4: Range, range6: Range): AddressPair {
 /** How many clients the v4 range holds: 2^(32−prefix) − 3 (network, gateway, broadcast); 0 for /31, /32. */
 export function candidateCount(range4: Range): number {
   const n = Number(size(range(range4, 4))) - 3;
-  return Math.max(n , 0);
+  return Math.max(n, 0);
 }
 
 /** The `index`-th candidate (0-based). Throws when the index is past either range. */

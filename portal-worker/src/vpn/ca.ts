@@ -48,7 +48,10 @@ function randomSerial(): string {
 /** The random CN of an API-issued client certificate: 32 random bytes, base64url (no "/" or "="). */
 export function randomCommonName(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 // JSON names, not "CN=…" strings: a CN may hold characters the string syntax would split on.

@@ -66,11 +66,7 @@ function toPrefixes(span: Span, family: Family): Cidr[] {
   let start = span.start;
   while (start < span.end) {
     let hostBits = 0;
-    while (
-      hostBits < bits &&
-      (start & ((1n << BigInt(hostBits + 1)) - 1n)) === 0n &&
-      start + (1n << BigInt(hostBits + 1)) <= span.end
-    ) {
+    while (hostBits < bits && (start & ((1n << BigInt(hostBits + 1)) - 1n)) === 0n && start + (1n << BigInt(hostBits + 1)) <= span.end) {
       hostBits++;
     }
     out.push({ family, network: start, prefix: bits - hostBits });
@@ -84,9 +80,7 @@ function toPrefixes(span: Span, family: Family): Cidr[] {
  * then IPv6, each in address order. With an empty `exclude` this is merge/deduplicate.
  */
 export function subtractPrefixes(include: readonly Cidr[], exclude: readonly Cidr[] = []): Cidr[] {
-  return ([4, 6] as const).flatMap((family) =>
-    cut(spans(include, family), spans(exclude, family)).flatMap((s) => toPrefixes(s, family)),
-  );
+  return ([4, 6] as const).flatMap((family) => cut(spans(include, family), spans(exclude, family)).flatMap((s) => toPrefixes(s, family)));
 }
 
 /** Merges overlapping, nested, duplicate and adjacent prefixes into the fewest equivalent ones. */

@@ -22,10 +22,7 @@ export function endpoint(host: string, port: number): string {
   return parseIp(host)?.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export type WireguardProfile = Pick<
-  ProfileConfig,
-  'id' | 'display_name' | 'default_gateway' | 'dns_servers' | 'dns_search_domains' | 'routes' | 'exclude_routes'
->;
+export type WireguardProfile = Pick<ProfileConfig, 'id' | 'display_name' | 'default_gateway' | 'dns_servers' | 'dns_search_domains' | 'routes' | 'exclude_routes'>;
 
 export interface WireguardClientInput {
   portalUrl: string;
@@ -53,11 +50,7 @@ export interface WireguardClientInput {
  */
 export function allowedIps(profile: WireguardProfile, rangeFour: Range, rangeSix: Range): string[] {
   const own = [rangeFour, rangeSix].map((r) => (typeof r === 'string' ? toCidr(r) : r));
-  const include = [
-    ...(profile.default_gateway ? [toCidr('0.0.0.0/0'), toCidr('::/0')] : []),
-    ...profile.routes.map(toCidr),
-    ...own,
-  ];
+  const include = [...(profile.default_gateway ? [toCidr('0.0.0.0/0'), toCidr('::/0')] : []), ...profile.routes.map(toCidr), ...own];
   return subtractPrefixes(include, profile.exclude_routes.map(toCidr)).map(formatCidr);
 }
 

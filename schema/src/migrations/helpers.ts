@@ -19,13 +19,8 @@ export interface Migration {
  * MySQL's default collation compares case-insensitively, SQLite's does not. Ids, keys and
  * token hashes must compare the same way on both, so every MySQL table is utf8mb4_bin.
  */
-export function tableOptions<T extends string, C extends string>(
-  builder: CreateTableBuilder<T, C>,
-  dialect: Dialect,
-): CreateTableBuilder<T, C> {
-  return dialect === 'mysql'
-    ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
-    : builder;
+export function tableOptions<T extends string, C extends string>(builder: CreateTableBuilder<T, C>, dialect: Dialect): CreateTableBuilder<T, C> {
+  return dialect === 'mysql' ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`) : builder;
 }
 
 /**

@@ -34,7 +34,7 @@ function freeSlash30(): number {
     const clash = taken.some((t) => {
       const p = Math.min(30, t.prefix);
       const mask = p === 0 ? 0 : (2 ** 32 - 2 ** (32 - p)) >>> 0;
-      return ((base & mask) >>> 0) === ((t.net & mask) >>> 0);
+      return (base & mask) >>> 0 === (t.net & mask) >>> 0;
     });
     if (!clash) return base;
   }

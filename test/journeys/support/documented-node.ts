@@ -51,13 +51,7 @@ export interface DocumentedNode {
  * Steps 3 of infra/README.md: install, edit agent.env, enroll with `command` (the portal's
  * `edgeport-agent enroll …` answer), start. `registry` collects the agent process for cleanup.
  */
-export async function installNode(o: {
-  copy: string;
-  root: string;
-  command: string;
-  settings: Record<string, string>;
-  registry: AgentProcess[];
-}): Promise<DocumentedNode> {
+export async function installNode(o: { copy: string; root: string; command: string; settings: Record<string, string>; registry: AgentProcess[] }): Promise<DocumentedNode> {
   const opt = join(o.root, 'opt/edgeport-agent');
   const etc = join(o.root, 'etc/edgeport-agent');
   mkdirSync(opt, { recursive: true });
