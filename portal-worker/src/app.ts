@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import type { AppEnv } from './env.ts';
-import { AppError } from './errors.ts';
+import { AppError } from './core/errors.ts';
 import { database, readBody, requestId, securityHeaders } from './middleware/base.ts';
 import { session } from './middleware/session.ts';
-import { renderError } from './render-error.tsx';
+import { renderError } from './routes/render-error.tsx';
 import { account } from './routes/account.tsx';
 import { configs } from './routes/configs.tsx';
 import { admin } from './routes/admin.ts';

@@ -1,5 +1,5 @@
 import { app } from './app.ts';
-import type { Bindings } from './env.ts';
+import type { Bindings } from './bindings.ts';
 
 export { LoginThrottle } from './throttle/login-throttle.ts';
 export { NodeChannel } from './channel/node-channel.ts';

@@ -1,5 +1,5 @@
 import { signToken, signingKeys } from '../src/oauth/tokens.ts';
-import { randomToken } from '../src/auth/crypto.ts';
+import { randomToken } from '../src/core/crypto.ts';
 import { type Browser, dbFor, makeUser, signedIn, unique, type Driver } from './helpers.ts';
 import { env } from 'cloudflare:workers';
 import { TestNode, enrollNode } from './test-node.ts';

@@ -3,7 +3,7 @@ import { DatabaseError } from '@planetscale/database';
 import { describe, expect, it } from 'vitest';
 import { planetscaleDb } from '../src/db/connect.ts';
 import { DB_RETRY_AFTER_S, isDatabaseOutage } from '../src/db/unavailable.ts';
-import { AppError } from '../src/errors.ts';
+import { AppError } from '../src/core/errors.ts';
 import { Browser, dbFor } from './helpers.ts';
 
 // Nothing listens on port 1 of loopback: a real connection refusal, the way an unreachable

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { hashPassword } from '../src/auth/password.ts';
 import { d1Db, planetscaleDb } from '../src/db/connect.ts';
 import { ensureSchema } from '../src/db/ensure-schema.ts';
-import type { Db } from '../src/db/types.ts';
+import type { Db } from '../src/core/db.ts';
 import { app } from '../src/app.ts';
 import { createLocalUser } from '../src/store/users.ts';
 

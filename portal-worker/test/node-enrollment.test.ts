@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authenticateNode } from '../src/domain/enrollment.ts';
-import { desiredConfigFor } from '../src/store/desired.ts';
+import { desiredConfigFor } from '../src/domain/desired-config.ts';
 import { Browser, dbFor, signedIn } from './helpers.ts';
 import { apiCall, appTokens } from './oauth-helpers.ts';
 import { provision, wgPublicKey } from './connect-helpers.ts';

@@ -1,4 +1,4 @@
-import { base64url } from '../src/auth/crypto.ts';
+import { base64url } from '../src/core/crypto.ts';
 import type { Browser } from './helpers.ts';
 
 export const CLIENT_ID = 'org.eduvpn.app.linux';

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { signToken, signingKeys } from '../src/oauth/tokens.ts';
-import { redirectUriAllowed } from '../src/oauth/clients.ts';
+import { redirectUriAllowed } from '../src/domain/oauth-clients.ts';
 import { Browser, dbFor, signedIn } from './helpers.ts';
 import { CLIENT_ID, REDIRECT, apiCall, appTokens, approve, authorizeQuery, pkcePair, tokenRequest } from './oauth-helpers.ts';
 

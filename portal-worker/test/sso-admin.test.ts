@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/config.ts';
 import { ssoSignIn } from '../src/sso/sign-in.ts';
 import { getUser } from '../src/store/users.ts';
 import { DRIVERS, dbFor, envFor, makeUser, signedIn, unique, type Driver } from './helpers.ts';

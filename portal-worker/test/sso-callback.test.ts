@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { randomToken } from '../src/auth/crypto.ts';
+import { randomToken } from '../src/core/crypto.ts';
 import { DRIVERS, dbFor, setCookies, type Driver } from './helpers.ts';
 import { seedDiscovery, ssoBrowser, ssoCode, start, stateOf, stateRow } from './sso-helpers.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { identityFrom, permissionsFrom } from '../src/sso/claims.ts';
-import { isLoopbackHost, parseSsoConfig, secretName, type OidcProvider } from '../src/sso/config.ts';
+import { isLoopbackHost, parseSsoConfig, secretName, type OidcProvider } from '../src/config/sso.ts';
 import { Browser } from './helpers.ts';
 
 const UNI = { id: 'uni', name: 'University', issuer: 'https://idp.example.org', client_id: 'edgeport' };

@@ -1,5 +1,5 @@
 import type { AuthorizationServer } from 'oauth4webapi';
-import { sha256Hex } from '../src/auth/crypto.ts';
+import { sha256Hex } from '../src/core/crypto.ts';
 import { cacheDiscovery } from '../src/sso/discovery.ts';
 import { Browser, dbFor, unique, type Driver } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { base64url, sha256Hex } from '../src/auth/crypto.ts';
+import { base64url, sha256Hex } from '../src/core/crypto.ts';
 import { Browser, DRIVERS, PASSWORD, dbFor, makeUser, setCookies, type Driver } from './helpers.ts';
 import { ISSUER, seedDiscovery, ssoBrowser, ssoCode, start, stateOf, stateRow } from './sso-helpers.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseList } from '../src/store/json.ts';
-import type { OidcProvider } from '../src/sso/config.ts';
+import type { OidcProvider } from '../src/config/sso.ts';
 import { ssoSignIn, type SignInContext } from '../src/sso/sign-in.ts';
-import { sha256Hex } from '../src/auth/crypto.ts';
+import { sha256Hex } from '../src/core/crypto.ts';
 import { DRIVERS, dbFor, makeUser, unique, type Driver } from './helpers.ts';
 import { makeSsoUser } from './sso-helpers.ts';
 

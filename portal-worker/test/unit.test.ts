@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCidr, overlaps, parseCidr, parseIPv6 } from '../src/domain/ip.ts';
+import { formatCidr, overlaps, parseCidr, parseIPv6 } from '@edgeport/schema/ip';
 import { recordFailure, verdict } from '../src/throttle/window.ts';
 import { safeNext } from '../src/routes/portal.tsx';
 

@@ -1,7 +1,7 @@
 import '@abraham/reflection';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
-import { formatCidr, parseIPv4, size, type Cidr } from '../src/domain/ip.ts';
+import { formatCidr, parseIPv4, size, type Cidr } from '@edgeport/schema/ip';
 import { candidateAt, candidateCount, gatewayAddresses, indexOf } from '../src/vpn/addresses.ts';
 import { createCa, issueClientCertificate, issueServerCertificate, loadCa, randomCommonName } from '../src/vpn/ca.ts';
 import { generateTlsCryptKey, openvpnClientConfig, selectRemotes, tlsCryptKey } from '../src/vpn/openvpn-config.ts';

@@ -1,6 +1,6 @@
-import type { Bindings } from '../env.ts';
-import type { Config } from '../config.ts';
-import type { Db } from '../db/types.ts';
+import type { Bindings } from '../bindings.ts';
+import type { Config } from '../config/config.ts';
+import type { Db } from '../core/db.ts';
 import { dummyHash, verifyPassword } from './password.ts';
 import { findLocalLogin } from '../store/users.ts';
 

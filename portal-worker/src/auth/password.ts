@@ -1,4 +1,4 @@
-import { base64url, fromBase64, timingSafeEqual } from './crypto.ts';
+import { base64url, fromBase64, timingSafeEqual } from '../core/crypto.ts';
 
 /**
  * PBKDF2-SHA256 at 100,000 iterations: the most that production Workers accept (they reject

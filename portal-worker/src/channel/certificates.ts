@@ -1,7 +1,8 @@
 // @peculiar/x509 relies on the reflect-metadata API, which workerd lacks; the polyfill must load first.
 import '@abraham/reflection';
 import * as x509 from '@peculiar/x509';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
+import { findAssignment } from '../store/nodes.ts';
 import { fromRow } from '../store/profiles.ts';
 import type { Ca } from '../vpn/ca.ts';
 import { issueServerCertificate } from '../vpn/ca.ts';
@@ -22,15 +23,7 @@ export type CsrOutcome =
  * no OpenVPN.
  */
 export async function serverIdentity(db: Db, nodeId: string, profileId: string): Promise<{ hostName: string } | { refused: string }> {
-  const row = await db.kysely
-    .selectFrom('node_profiles')
-    .innerJoin('nodes', 'nodes.id', 'node_profiles.node_id')
-    .innerJoin('profiles', 'profiles.id', 'node_profiles.profile_id')
-    .selectAll('profiles')
-    .select(['nodes.host_name as node_host', 'nodes.revoked_at as node_revoked_at', 'node_profiles.host_name as assigned_host'])
-    .where('node_profiles.node_id', '=', nodeId)
-    .where('node_profiles.profile_id', '=', profileId)
-    .executeTakeFirst();
+  const row = await findAssignment(db, nodeId, profileId);
   if (!row || row.node_revoked_at !== null) return { refused: `this node does not serve profile "${profileId}"` };
   // The same rule desiredConfigFor uses: a profile without OpenVPN gets no servers on any node.
   if (!fromRow(row).openvpn) return { refused: `profile "${profileId}" has no OpenVPN` };

@@ -1,53 +1,49 @@
 import { DurableObject } from 'cloudflare:workers';
 import { PROTOCOL_VERSION, parseNodeMessage, type Change, type HubMessage, type NodeMessage } from '@edgeport/schema';
-import { parseConfig } from '../config.ts';
+import { parseConfig } from '../config/config.ts';
 import { dbFor } from '../db/connect.ts';
 import { ensureSchema } from '../db/ensure-schema.ts';
-import type { Db } from '../db/types.ts';
-import type { Bindings } from '../env.ts';
-import { desiredConfigFor } from '../store/desired.ts';
+import type { Db } from '../core/db.ts';
+import type { Bindings, ChannelStatus, LastSessions, NodeChannelRpc } from '../bindings.ts';
+import { desiredConfigFor } from '../domain/desired-config.ts';
 import { pinWireguardKey } from '../store/nodes.ts';
-import { vpnCa } from '../vpn/ca-secret.ts';
+import { writeNodeStatus } from '../store/node-status.ts';
+import { vpnCa } from '../domain/vpn-ca.ts';
 import { answerCsr } from './certificates.ts';
 import { onOpenvpnEvent, onSessionsReport } from './openvpn-events.ts';
+import {
+  acking,
+  deltaDropped,
+  deltaKey,
+  freshMemory,
+  helloRefusal,
+  keyRecheckDue,
+  loadJson,
+  peaksToWrite,
+  peaksWritten,
+  seenDue,
+  sessionsJson,
+  statusWrite,
+  type StatusFields,
+} from './channel-rules.ts';
 import { catchUp, deltaMessage, type StoredDelta } from './session-logic.ts';
-
-/** How many deltas the object keeps for nodes that come back after a short absence. */
-const KEEP_DELTAS = 1000;
-/** Status rows in the database are refreshed at most this often per node. */
-const STATUS_EVERY_MS = 5_000;
-/** Heartbeats re-check the node's pinned key this often. */
-const KEY_RECHECK_MS = 60_000;
 
 interface Attachment {
   nodeId: string;
   connectedAt: number;
 }
 
-export type LastSessions = Pick<Extract<NodeMessage, { type: 'sessions' }>, 'at' | 'peers' | 'clients'>;
-
-export interface ChannelStatus {
-  connected: boolean;
-  revision: number;
-  applied: number | null;
-  lastSeenAt: number | null;
-}
-
 /**
  * One per node (named by node id). Holds the node's WebSocket with the hibernation API, numbers
  * every change with a per-node revision, sends snapshots and deltas, and records acks,
- * heartbeats and session reports. The class stays thin: decisions live in session-logic.ts, and
- * every socket callback is wrapped so one bad frame cannot break the object.
+ * heartbeats and session reports. The class is a thin shell: socket, attachment, storage and
+ * the database here; every decision in channel-rules.ts and session-logic.ts (pure, time passed
+ * in); every socket callback wrapped so one bad frame cannot break the object.
  */
-type StatusFields = { connected: 0 | 1; agent_version?: string; applied_revision?: number | null; load_json?: string; sessions_json?: string };
 
-export class NodeChannel extends DurableObject<Bindings> {
+export class NodeChannel extends DurableObject<Bindings> implements NodeChannelRpc {
   private waiters: { revision: number; resolve: (acked: boolean) => void }[] = [];
-  private lastStatusWrite = 0;
-  private lastStatsMinute = -1;
-  private pendingStatus: Partial<StatusFields> | null = null;
-  /** The highest count written so far this minute, per profile and protocol. */
-  private statsWritten = new Map<string, number>();
+  private readonly memory = freshMemory();
 
   private async db(): Promise<Db> {
     const db = dbFor(this.env, parseConfig(this.env));
@@ -58,8 +54,7 @@ export class NodeChannel extends DurableObject<Bindings> {
   /** Health for node choice: any valid frame counts (heartbeats every ~10 s keep it fresh). */
   private async seen(): Promise<void> {
     const now = Date.now();
-    const last = (await this.ctx.storage.get<number>('lastSeen')) ?? 0;
-    if (now - last >= 1000) await this.ctx.storage.put('lastSeen', now);
+    if (seenDue((await this.ctx.storage.get<number>('lastSeen')) ?? 0, now)) await this.ctx.storage.put('lastSeen', now);
   }
 
   private async revision(): Promise<number> {
@@ -129,8 +124,8 @@ export class NodeChannel extends DurableObject<Bindings> {
   private async handle(ws: WebSocket, a: Attachment, m: NodeMessage): Promise<void> {
     switch (m.type) {
       case 'hello': {
-        if (m.node_id !== a.nodeId) return this.send(ws, { type: 'error', code: 'unauthorized', message: 'node_id does not match the credential' });
-        if (m.protocol !== PROTOCOL_VERSION) return this.send(ws, { type: 'error', code: 'protocol', message: `portal speaks protocol ${PROTOCOL_VERSION}` });
+        const refusal = helloRefusal(m, a.nodeId);
+        if (refusal) return this.send(ws, refusal);
         await this.ctx.storage.put('agentVersion', m.agent_version);
         if (m.wg_public_key) await this.noteWireguardKey(a.nodeId, m.wg_public_key);
         await this.catchUpNode(ws, a.nodeId, m.applied_revision);
@@ -144,8 +139,8 @@ export class NodeChannel extends DurableObject<Bindings> {
         await this.sendSnapshot(ws, a.nodeId);
         return;
       case 'heartbeat':
-        if (m.wg_public_key && Date.now() - this.keyCheckedAt >= KEY_RECHECK_MS) await this.noteWireguardKey(a.nodeId, m.wg_public_key);
-        await this.writeStatus(a.nodeId, { connected: 1, load_json: JSON.stringify({ load_average: m.load_average, cpu_count: m.cpu_count, uptime_s: m.uptime_s }) }, false);
+        if (m.wg_public_key && keyRecheckDue(this.memory, Date.now())) await this.noteWireguardKey(a.nodeId, m.wg_public_key);
+        await this.writeStatus(a.nodeId, { connected: 1, load_json: loadJson(m) }, false);
         return;
       case 'sessions': {
         // The connections page reads who is connected from here; storage keeps it across hibernation.
@@ -156,19 +151,12 @@ export class NodeChannel extends DurableObject<Bindings> {
           // A report too large for one stored value still serves from memory until the object sleeps.
           console.log(JSON.stringify({ level: 'warn', msg: 'sessions report not stored', node: a.nodeId, peers: m.peers.length, error: (err as Error).message }));
         }
-        // The statistics keep each minute's peak. A report is written when the minute is new or a
-        // count beats what this minute has so far: reports come every ~10 s, peaks are rarer.
-        const minute = Math.floor(m.at / 60_000);
-        if (minute !== this.lastStatsMinute) {
-          this.lastStatsMinute = minute;
-          this.statsWritten.clear();
-        }
-        const higher = m.counts.filter((c) => c.count > (this.statsWritten.get(`${c.profile_id}/${c.protocol}`) ?? -1));
+        const higher = peaksToWrite(this.memory, m.at, m.counts);
         if (higher.length) {
           await onSessionsReport(await this.db(), a.nodeId, { ...m, counts: higher });
-          for (const c of higher) this.statsWritten.set(`${c.profile_id}/${c.protocol}`, c.count);
+          peaksWritten(this.memory, higher);
         }
-        await this.writeStatus(a.nodeId, { connected: 1, sessions_json: JSON.stringify({ at: m.at, counts: m.counts, peers: m.peers.length, clients: m.clients.length }) }, false);
+        await this.writeStatus(a.nodeId, { connected: 1, sessions_json: sessionsJson(m) }, false);
         return;
       }
       case 'csr':
@@ -217,7 +205,7 @@ export class NodeChannel extends DurableObject<Bindings> {
    * (forgotten by an admin) is pinned again without waiting for the agent to reconnect.
    */
   private async noteWireguardKey(nodeId: string, key: string): Promise<void> {
-    this.keyCheckedAt = Date.now();
+    this.memory.keyCheckedAt = Date.now();
     const outcome = await pinWireguardKey(await this.db(), nodeId, key);
     if (outcome === 'pinned') console.log(JSON.stringify({ level: 'info', msg: 'node WireGuard key pinned', node: nodeId, public_key: key }));
     if (outcome === 'different')
@@ -226,42 +214,21 @@ export class NodeChannel extends DurableObject<Bindings> {
       );
   }
 
-  private keyCheckedAt = 0;
-
   private async acked(nodeId: string, revision: number): Promise<void> {
     const applied = (await this.ctx.storage.get<number>('applied')) ?? -1;
     if (revision > applied) await this.ctx.storage.put('applied', revision);
-    const ready = this.waiters.filter((w) => w.revision <= revision);
-    this.waiters = this.waiters.filter((w) => w.revision > revision);
+    const { ready, waiting } = acking(this.waiters, revision);
+    this.waiters = waiting;
     for (const w of ready) w.resolve(true);
     // A new applied revision is written at once, so the admin view says "in sync" without waiting.
     await this.writeStatus(nodeId, { connected: 1, applied_revision: Math.max(applied, revision) }, ready.length > 0 || revision > applied);
   }
 
   private async writeStatus(nodeId: string, fields: StatusFields, force: boolean): Promise<void> {
-    // A throttled write is kept and goes out merged into the next one: heartbeats and session
-    // reports arriving close together must not shadow each other's fields for good.
-    const merged = { ...this.pendingStatus, ...fields };
     const now = Date.now();
-    if (!force && now - this.lastStatusWrite < STATUS_EVERY_MS) {
-      this.pendingStatus = merged;
-      return;
-    }
-    this.pendingStatus = null;
-    this.lastStatusWrite = now;
-    const db = await this.db();
-    const row = { ...merged, wanted_revision: await this.revision(), last_seen_at: now, updated_at: now };
-    const existing = await db.kysely.selectFrom('node_status').select('node_id').where('node_id', '=', nodeId).executeTakeFirst();
-    if (existing) {
-      await db.kysely.updateTable('node_status').set(row).where('node_id', '=', nodeId).execute();
-      return;
-    }
-    // A socket closing after its node was deleted must not leave a status row behind it.
-    if (!(await db.kysely.selectFrom('nodes').select('id').where('id', '=', nodeId).executeTakeFirst())) return;
-    await db.kysely
-      .insertInto('node_status')
-      .values({ node_id: nodeId, agent_version: null, applied_revision: null, load_json: null, sessions_json: null, ...row })
-      .execute();
+    const write = statusWrite(this.memory, fields, now, force);
+    if (!write) return;
+    await writeNodeStatus(await this.db(), nodeId, { ...write, wanted_revision: await this.revision(), last_seen_at: now, updated_at: now });
   }
 
   // ---- RPC, called by the worker ----
@@ -273,8 +240,9 @@ export class NodeChannel extends DurableObject<Bindings> {
   async push(changes: Change[], waitMs = 0): Promise<{ revision: number; acked: boolean }> {
     const base = await this.revision();
     const revision = base + 1;
-    await this.ctx.storage.put({ revision, [`delta:${String(revision).padStart(12, '0')}`]: { base, revision, changes } satisfies StoredDelta });
-    if (revision > KEEP_DELTAS) await this.ctx.storage.delete(`delta:${String(revision - KEEP_DELTAS).padStart(12, '0')}`);
+    await this.ctx.storage.put({ revision, [deltaKey(revision)]: { base, revision, changes } satisfies StoredDelta });
+    const dropped = deltaDropped(revision);
+    if (dropped) await this.ctx.storage.delete(dropped);
     const sockets = this.sockets();
     for (const ws of sockets) this.send(ws, deltaMessage({ base, revision, changes }));
     if (!waitMs || !sockets.length) return { revision, acked: false };
@@ -287,7 +255,7 @@ export class NodeChannel extends DurableObject<Bindings> {
    */
   async resync(waitMs = 0): Promise<{ revision: number; acked: boolean }> {
     // A node edit may have forgotten the node's key: the next heartbeat pins it again at once.
-    this.keyCheckedAt = 0;
+    this.memory.keyCheckedAt = 0;
     const revision = (await this.revision()) + 1;
     await this.ctx.storage.put('revision', revision);
     const sockets = this.sockets();

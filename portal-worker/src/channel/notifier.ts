@@ -1,13 +1,13 @@
 import type { Change } from '@edgeport/schema';
 import type { AwaitNode, NodeChanges, NodeNotifier } from '../domain/node-door.ts';
-import type { NodeChannel } from './node-channel.ts';
+import type { NodeChannelRpc } from '../bindings.ts';
 
 /**
  * The node door's messenger: each node's changes go to its NodeChannel object by RPC. A node
  * that cannot be told now is not an error for the caller (unless it is the node being waited
  * for): the database holds the change, and the node gets it with its next snapshot.
  */
-export function channelNotifier(ns: DurableObjectNamespace<NodeChannel>): NodeNotifier {
+export function channelNotifier(ns: DurableObjectNamespace<NodeChannelRpc>): NodeNotifier {
   return {
     async push(changes: NodeChanges, awaitNode?: AwaitNode): Promise<boolean> {
       const all = new Map(changes);

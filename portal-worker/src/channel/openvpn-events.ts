@@ -1,5 +1,5 @@
 import type { NodeMessage } from '@edgeport/schema';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { logOpenvpnEvent, recordSessions } from '../store/connection-log.ts';
 
 export type OpenvpnEventMessage = Extract<NodeMessage, { type: 'openvpn_event' }>;

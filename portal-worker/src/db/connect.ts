@@ -2,9 +2,9 @@ import { castSafeIntegers } from './planetscale-cast.ts';
 import { type CompiledQuery, Kysely, SqliteAdapter, type Compilable } from 'kysely';
 import { D1Dialect } from 'kysely-d1';
 import { isTransientTxError, type Database } from '@edgeport/schema';
-import type { Config } from '../config.ts';
-import type { Bindings } from '../env.ts';
-import type { Db } from './types.ts';
+import type { Config } from '../config/config.ts';
+import type { Bindings } from '../bindings.ts';
+import type { Db } from '../core/db.ts';
 import { GuardedPlanetScaleDialect, guardedFetch } from './unavailable.ts';
 
 function compiled(q: Compilable | CompiledQuery): CompiledQuery {

@@ -1,6 +1,6 @@
 import { isUpToDate, migrateToLatest, MigrationInProgressError } from '@edgeport/schema';
-import { AppError } from '../errors.ts';
-import type { Db } from './types.ts';
+import { AppError } from '../core/errors.ts';
+import type { Db } from '../core/db.ts';
 
 // Checked once per isolate per database: after that, requests pay nothing for it.
 const ready = new WeakMap<Db, Promise<void>>();

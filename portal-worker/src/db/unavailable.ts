@@ -1,7 +1,7 @@
 import { DatabaseError } from '@planetscale/database';
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
 import { PlanetScaleDialect } from 'kysely-planetscale';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 
 /** Seconds an app or browser should wait before trying again: about one failover of the database. */
 export const DB_RETRY_AFTER_S = 5;

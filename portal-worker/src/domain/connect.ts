@@ -1,12 +1,12 @@
 import type { Change } from '@edgeport/schema';
-import type { Db } from '../db/types.ts';
-import { AppError } from '../errors.ts';
-import type { ApiAuth } from '../oauth/bearer.ts';
+import type { Db } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
+import type { ApiAuth } from '../core/api-auth.ts';
 import { activeApiAuthorizations, deleteConfigsOfAuthorization, deletePeerStatements, holderOfKey, removalsOf } from '../store/configs.ts';
 import { servingNodes } from '../store/nodes.ts';
 import { allowedFor, getProfile } from '../store/profiles.ts';
 import { applyNodeChange, mergeChanges, type NodeChanges, type NodeNotifier } from './node-door.ts';
-import { placeConfig, type Clearing, type ConfigOwner, type ConnectResult, type PlacementDeps, type PlacementRequest } from './placement.ts';
+import { placeConfig, type Clearing, type ConfigOwner, type ConnectResult, type PlacementDeps, type PlacementRequest } from './placement/index.ts';
 import { acceptedProtocols, protocolOrder, type VpnProto } from './protocol.ts';
 
 export type ConnectDeps = PlacementDeps;

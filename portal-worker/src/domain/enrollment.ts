@@ -1,7 +1,8 @@
-import type { Db } from '../db/types.ts';
-import { randomToken, sha256Hex, timingSafeEqual } from '../auth/crypto.ts';
-import { AppError } from '../errors.ts';
+import type { Db } from '../core/db.ts';
+import { randomToken, sha256Hex, timingSafeEqual } from '../core/crypto.ts';
+import { AppError } from '../core/errors.ts';
 import { auditInsert, type AuditContext } from '../store/audit.ts';
+import { findEnrollment, findNodeCredential, findNodeRevocation, redeemEnrollment, revokeNodeStatements, startEnrollmentStatements } from '../store/nodes.ts';
 
 const ENROLLMENT_TTL_MS = 24 * 3_600_000;
 
@@ -10,18 +11,12 @@ const ENROLLMENT_TTL_MS = 24 * 3_600_000;
  * replaces any earlier token; the node's current credential keeps working until it enrolls.
  */
 export async function startEnrollment(db: Db, nodeId: string, now: number, audit: AuditContext): Promise<{ token: string; expiresAt: number }> {
-  const node = await db.kysely.selectFrom('nodes').select(['id', 'revoked_at']).where('id', '=', nodeId).executeTakeFirst();
+  const node = await findNodeRevocation(db, nodeId);
   if (!node) throw new AppError('not_found', `no node "${nodeId}"`);
   if (node.revoked_at !== null) throw new AppError('conflict', `node "${nodeId}" is revoked; create a new node`);
   const token = `ept_${randomToken()}`;
   const expiresAt = now + ENROLLMENT_TTL_MS;
-  await db.atomic([
-    db.kysely
-      .updateTable('nodes')
-      .set({ enrollment_hash: await sha256Hex(token), enrollment_expires_at: expiresAt })
-      .where('id', '=', nodeId),
-    auditInsert(db, audit, now, 'node.enrollment', 'node', nodeId, null, { expires_at: expiresAt }),
-  ]);
+  await db.atomic(startEnrollmentStatements(db, nodeId, await sha256Hex(token), expiresAt, now, audit));
   return { token, expiresAt };
 }
 
@@ -31,17 +26,11 @@ export async function startEnrollment(db: Db, nodeId: string, now: number, audit
  */
 export async function completeEnrollment(db: Db, nodeId: string, token: string, now: number): Promise<string> {
   const hash = await sha256Hex(token);
-  const node = await db.kysely.selectFrom('nodes').select(['id', 'enrollment_hash', 'enrollment_expires_at', 'revoked_at']).where('id', '=', nodeId).executeTakeFirst();
+  const node = await findEnrollment(db, nodeId);
   const valid = node?.enrollment_hash && timingSafeEqual(node.enrollment_hash, hash) && (node.enrollment_expires_at ?? 0) > now && node.revoked_at === null;
   if (!valid) throw new AppError('unauthenticated', 'unknown, used or expired enrollment token');
   const credential = `epn_${randomToken()}`;
-  const r = await db.kysely
-    .updateTable('nodes')
-    .set({ credential_hash: await sha256Hex(credential), enrollment_hash: null, enrollment_expires_at: null, enrolled_at: now })
-    .where('id', '=', nodeId)
-    .where('enrollment_hash', '=', hash)
-    .executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw new AppError('unauthenticated', 'unknown, used or expired enrollment token');
+  if (!(await redeemEnrollment(db, nodeId, hash, await sha256Hex(credential), now))) throw new AppError('unauthenticated', 'unknown, used or expired enrollment token');
   await auditInsert(db, { actorUserId: null, requestId: null }, now, 'node.enrolled', 'node', nodeId, null, null).execute();
   return credential;
 }
@@ -49,17 +38,14 @@ export async function completeEnrollment(db: Db, nodeId: string, token: string, 
 /** The node a credential belongs to, or null (unknown, replaced or revoked): checked on every connection. */
 export async function authenticateNode(db: Db, nodeId: string, credential: string): Promise<{ id: string } | null> {
   if (!credential || credential.length > 512) return null;
-  const node = await db.kysely.selectFrom('nodes').select(['id', 'credential_hash', 'revoked_at']).where('id', '=', nodeId).executeTakeFirst();
+  const node = await findNodeCredential(db, nodeId);
   if (!node?.credential_hash || node.revoked_at !== null) return null;
   return timingSafeEqual(node.credential_hash, await sha256Hex(credential)) ? { id: node.id } : null;
 }
 
 /** Revoking refuses the node from then on; its configurations stay in the database for the log. */
 export async function revokeNode(db: Db, nodeId: string, now: number, audit: AuditContext): Promise<void> {
-  const node = await db.kysely.selectFrom('nodes').select(['id', 'revoked_at']).where('id', '=', nodeId).executeTakeFirst();
+  const node = await findNodeRevocation(db, nodeId);
   if (!node) throw new AppError('not_found', `no node "${nodeId}"`);
-  await db.atomic([
-    db.kysely.updateTable('nodes').set({ revoked_at: now, credential_hash: null, enrollment_hash: null, enrollment_expires_at: null }).where('id', '=', nodeId),
-    auditInsert(db, audit, now, 'node.revoke', 'node', nodeId, { revoked_at: node.revoked_at }, { revoked_at: now }),
-  ]);
+  await db.atomic(revokeNodeStatements(db, node, nodeId, now, audit));
 }

@@ -1,4 +1,4 @@
-import { formatIp, parseIp } from './ip.ts';
+import { formatIp, parseIp } from '@edgeport/schema/ip';
 
 // The inputs of the connection log search ("who had address X at time T", docs/eduvpn.md §4).
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Db } from '../db/types.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import type { Db } from '../core/db.ts';
+import { AppError, type FieldError } from '../core/errors.ts';
 import { fieldErrors } from './validation.ts';
 import type { AuditContext } from '../store/audit.ts';
 import { createNodeStatements, deleteNodeStatements, getNode, listNodes, updateNodeStatements, type NodeInput } from '../store/nodes.ts';
@@ -8,7 +8,7 @@ import { isUniqueViolation } from '@edgeport/schema';
 import { applyNodeChange, resyncAll, type NodeNotifier } from './node-door.ts';
 import { listProfiles, rangesInUse } from '../store/profiles.ts';
 import type { ProfileConfig } from './profile.ts';
-import { overlaps, parseCidr, parseIp } from './ip.ts';
+import { overlaps, parseCidr, parseIp } from '@edgeport/schema/ip';
 
 const HOST = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const rangePair = z.object({ range_four: z.string(), range_six: z.string() }).strict().nullable().default(null);

@@ -1,10 +1,11 @@
 import { isUniqueViolation } from '@edgeport/schema';
 import { z } from 'zod';
-import type { Db } from '../db/types.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import type { Db } from '../core/db.ts';
+import { AppError, type FieldError } from '../core/errors.ts';
 import { fieldErrors } from './validation.ts';
-import { isBuiltInClient, type OAuthClient } from '../oauth/clients.ts';
-import { auditInsert, type AuditContext } from '../store/audit.ts';
+import { isBuiltInClient, type OAuthClient } from './oauth-clients.ts';
+import type { AuditContext } from '../store/audit.ts';
+import { authorizationsOfClient, createClientStatements, deleteClientStatements, findClientId } from '../store/oauth.ts';
 
 /**
  * Redirect URIs an app may register (RFC 8252 §7): https anywhere; http only on the loopback
@@ -45,12 +46,7 @@ export async function createClientCommand(db: Db, input: unknown, now: number, a
   if (errors.length) return { ok: false, errors };
   const client: OAuthClient = { id: b.client_id, name: b.client_name ?? b.client_id, redirectUris: b.redirect_uris, requiresApproval: b.requires_approval };
   try {
-    await db.atomic([
-      db.kysely
-        .insertInto('oauth_clients')
-        .values({ id: client.id, name: client.name, redirect_uris: JSON.stringify(client.redirectUris), requires_approval: client.requiresApproval ? 1 : 0, created_at: now }),
-      auditInsert(db, audit, now, 'oauth_client.create', 'oauth_client', client.id, null, client),
-    ]);
+    await db.atomic(createClientStatements(db, client, now, audit));
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('conflict', `client "${client.id}" already exists`);
     throw err;
@@ -60,13 +56,8 @@ export async function createClientCommand(db: Db, input: unknown, now: number, a
 
 /** Removing a client ends every authorization made through it (their configs leave the nodes). */
 export async function deleteClientCommand(db: Db, clientId: string, now: number, audit: AuditContext, endAuthorizations: (ids: string[]) => Promise<void>): Promise<void> {
-  const row = await db.kysely.selectFrom('oauth_clients').select('id').where('id', '=', clientId).executeTakeFirst();
+  const row = await findClientId(db, clientId);
   if (!row) throw new AppError('not_found', `no registered client "${clientId}"`);
-  const auths = await db.kysely.selectFrom('oauth_authorizations').select('id').where('client_id', '=', clientId).execute();
-  await endAuthorizations(auths.map((a) => a.id));
-  await db.atomic([
-    db.kysely.deleteFrom('oauth_codes').where('client_id', '=', clientId),
-    db.kysely.deleteFrom('oauth_clients').where('id', '=', clientId),
-    auditInsert(db, audit, now, 'oauth_client.delete', 'oauth_client', clientId, row, null),
-  ]);
+  await endAuthorizations(await authorizationsOfClient(db, clientId));
+  await db.atomic(deleteClientStatements(db, row, clientId, now, audit));
 }

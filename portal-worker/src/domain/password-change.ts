@@ -2,11 +2,12 @@
  * A user changes the password of their local account (upstream's /passwd). The current password
  * is checked like a login, so guessing it here is throttled and counted like guessing at /login.
  */
-import { sha256Hex } from '../auth/crypto.ts';
+import { sha256Hex } from '../core/crypto.ts';
 import type { LoginOutcome } from '../auth/login.ts';
 import { hashPassword, passwordProblem } from '../auth/password.ts';
-import type { Db } from '../db/types.ts';
-import { auditInsert, type AuditContext } from '../store/audit.ts';
+import type { Db } from '../core/db.ts';
+import type { AuditContext } from '../store/audit.ts';
+import { changePasswordStatements } from '../store/users.ts';
 
 export type PasswordProblem = 'missing' | 'mismatch' | 'too_short' | 'too_long' | 'wrong_current';
 
@@ -42,11 +43,6 @@ export async function changePasswordCommand(deps: PasswordChangeDeps, userId: st
 
   const { db, now } = deps;
   const [hash, keepHash] = await Promise.all([hashPassword(input.next), sha256Hex(keepSession)]);
-  await db.atomic([
-    db.kysely.updateTable('local_accounts').set({ password_hash: hash, updated_at: now }).where('user_id', '=', userId),
-    db.kysely.deleteFrom('browser_sessions').where('user_id', '=', userId).where('id_hash', '!=', keepHash),
-    // No before/after: the row records that it happened, never anything about the hash.
-    auditInsert(db, deps.audit, now, 'user.password_change', 'user', userId, null, null),
-  ]);
+  await db.atomic(changePasswordStatements(db, userId, hash, keepHash, now, deps.audit));
   return { kind: 'ok' };
 }

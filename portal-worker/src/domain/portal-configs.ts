@@ -5,16 +5,16 @@
  * a WireGuard one carries its private key, made here and never stored.
  */
 import type { Change } from '@edgeport/schema';
-import type { Config } from '../config.ts';
-import type { Db } from '../db/types.ts';
-import { AppError } from '../errors.ts';
+import type { Config } from '../config/config.ts';
+import type { Db } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
 import { deletePortalConfigStatements, findPortalConfigNode, listPortalConfigs, type PortalConfigKind } from '../store/configs.ts';
 import { servingNodes } from '../store/nodes.ts';
 import { allowedFor, getProfile } from '../store/profiles.ts';
 import type { CurrentUser } from '../store/users.ts';
-import { vpnCa } from '../vpn/ca-secret.ts';
+import { vpnCa } from './vpn-ca.ts';
 import { generateWireguardKeyPair } from '../vpn/wireguard-keys.ts';
-import { placeConfig, type PlacementDeps } from './placement.ts';
+import { placeConfig, type PlacementDeps } from './placement/index.ts';
 import { applyNodeChange, type NodeNotifier } from './node-door.ts';
 import type { ProfileConfig } from './profile.ts';
 import type { VpnProto } from './protocol.ts';

@@ -1,6 +1,6 @@
 import { isUniqueViolation } from '@edgeport/schema';
-import type { Db } from '../db/types.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import type { Db } from '../core/db.ts';
+import { AppError, type FieldError } from '../core/errors.ts';
 import type { AuditContext } from '../store/audit.ts';
 import { createProfileStatements, deleteProfileStatements, getProfile, nodesOfProfile, rangesInUse, updateProfileStatements, wireguardOnNodesOf } from '../store/profiles.ts';
 import { applyNodeChange, mergeChanges, resyncAll, type NodeNotifier } from './node-door.ts';

@@ -1,23 +1,10 @@
 import { z } from 'zod';
-import type { FieldError } from '../errors.ts';
-import { fieldErrors } from './validation.ts';
-import { formatCidr, overlaps, parseCidr, parseIp, type Cidr } from './ip.ts';
+import type { ProfileConfig, RangeInUse, WireguardOnNode } from '../core/profile-config.ts';
 
-/** The service configuration of one VPN profile, as the admin API speaks it. */
-export interface ProfileConfig {
-  id: string;
-  display_name: string;
-  host_name: string;
-  default_gateway: boolean;
-  dns_servers: string[];
-  dns_search_domains: string[];
-  routes: string[];
-  exclude_routes: string[];
-  acl_permissions: string[] | null;
-  wireguard: { range_four: string; range_six: string; port: number } | null;
-  openvpn: { range_four: string; range_six: string; udp_ports: number[]; tcp_ports: number[] } | null;
-  preferred_proto: 'openvpn' | 'wireguard';
-}
+export type { ProfileConfig, RangeInUse, WireguardOnNode };
+import type { FieldError } from '../core/errors.ts';
+import { fieldErrors } from './validation.ts';
+import { formatCidr, overlaps, parseCidr, parseIp, type Cidr } from '@edgeport/schema/ip';
 
 const HOST = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const port = z.number().int().min(1).max(65535);
@@ -53,20 +40,7 @@ const ProfileBody = z
 
 export type ProfileResult = { ok: true; profile: ProfileConfig } | { ok: false; errors: FieldError[] };
 
-/** A range already in use elsewhere, so a new profile cannot take an overlapping one. */
-export interface RangeInUse {
-  owner: string;
-  cidr: string;
-}
-
 const POWERS_OF_TWO = new Set([1, 2, 4, 8, 16, 32, 64]);
-
-/** A WireGuard profile served by a node, with the port its clients' configs name. */
-export interface WireguardOnNode {
-  node_id: string;
-  profile_id: string;
-  port: number;
-}
 
 /** What a profile's WireGuard port is checked against (see `wireguardPortErrors`). */
 export interface WireguardPortContext {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { hashPassword, passwordProblem } from '../auth/password.ts';
-import type { Db } from '../db/types.ts';
-import type { FieldError } from '../errors.ts';
+import type { Db } from '../core/db.ts';
+import type { FieldError } from '../core/errors.ts';
 import { fieldErrors } from './validation.ts';
 import { auditInsert, type AuditContext } from '../store/audit.ts';
 import { removalsOf } from '../store/configs.ts';
 import { deleteConfigStatements, findConfig, removalOf, type VpnProtocol } from '../store/live-sessions.ts';
-import { createLocalUser, deleteUserStatements, getUser, setUserDisabled } from '../store/users.ts';
+import { createLocalUser, deleteUserStatements, getUser, setUserDisabledStatements } from '../store/users.ts';
 import { applyNodeChange, type NodeNotifier } from './node-door.ts';
 
 /** Local user names are compared lower-case, so "Alice" and "alice" are one account. */
@@ -44,10 +44,13 @@ export async function createLocalUserCommand(db: Db, input: unknown, now: number
 /** Upstream: an administrator cannot manage their own account (so no one locks out the last admin by accident). */
 export type UserActionResult = { ok: true } | { ok: false; reason: 'not_found' | 'self' };
 
+/** Disables or enables a user, for the admin page and the admin API alike; the nodes drop a disabled user's configs. */
 export async function setUserDisabledCommand(db: Db, notifier: NodeNotifier, userId: string, disabled: boolean, now: number, audit: AuditContext): Promise<UserActionResult> {
   if (audit.actorUserId === userId) return { ok: false, reason: 'self' };
-  if (!(await getUser(db, userId))) return { ok: false, reason: 'not_found' };
-  await setUserDisabled(db, notifier, userId, disabled, now, audit);
+  const before = await getUser(db, userId);
+  if (!before) return { ok: false, reason: 'not_found' };
+  const removals = disabled ? await removalsOf(db, 'user_id', userId) : new Map();
+  await applyNodeChange(db, notifier, setUserDisabledStatements(db, before, disabled, now, audit), removals);
   return { ok: true };
 }
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 
 /** zod issues as the field errors every rendering shows; unknown keys are named, not hidden. */
 export function fieldErrors(error: z.ZodError): FieldError[] {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import { AppError } from '../errors.ts';
-import { parseConfig } from '../config.ts';
+import { AppError } from '../core/errors.ts';
+import { parseConfig } from '../config/config.ts';
 import { dbFor } from '../db/connect.ts';
 import { channelNotifier } from '../channel/notifier.ts';
 import { ensureSchema } from '../db/ensure-schema.ts';

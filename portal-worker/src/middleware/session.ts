@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { sha256Hex, timingSafeEqual, randomToken } from '../auth/crypto.ts';
+import { sha256Hex, timingSafeEqual, randomToken } from '../core/crypto.ts';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { loadSession } from '../store/sessions.ts';
 
 function isHttps(c: Context<AppEnv>): boolean {

@@ -1,5 +1,5 @@
-import type { Db } from '../db/types.ts';
-import { findClient, redirectUriAllowed, type OAuthClient } from './clients.ts';
+import type { Db } from '../core/db.ts';
+import { findClient, redirectUriAllowed, type OAuthClient } from '../domain/oauth-clients.ts';
 import { isChallenge } from './pkce.ts';
 
 export const AUTHORIZE_PARAMS = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge_method', 'code_challenge'] as const;

@@ -1,11 +1,12 @@
-import { randomToken, sha256Hex } from '../auth/crypto.ts';
-import type { Config } from '../config.ts';
-import type { Db } from '../db/types.ts';
-import { AppError } from '../errors.ts';
+import { randomToken, sha256Hex } from '../core/crypto.ts';
+import type { Config } from '../config/config.ts';
+import type { Db } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
 import { endAuthorization } from '../domain/authorization-commands.ts';
 import type { NodeNotifier } from '../domain/node-door.ts';
 import { consumeCode, createAuthorization, findAuthorization, rotateRefresh } from '../store/oauth.ts';
-import { findClient } from './clients.ts';
+import { findUserDisabled } from '../store/users.ts';
+import { findClient } from '../domain/oauth-clients.ts';
 import { verifierMatches } from './pkce.ts';
 import { signToken, signingKeys, verifyToken } from './tokens.ts';
 import { configExpiry } from '../domain/portal-configs.ts';
@@ -65,7 +66,7 @@ export async function exchangeCode(db: Db, config: Config, notifier: NodeNotifie
   if (row.redirect_uri !== redirectUri) throw invalidGrant('redirect_uri differs from the authorization request');
   if (!verifier || !(await verifierMatches(verifier, row.code_challenge))) throw invalidGrant('code_verifier does not match the code_challenge');
 
-  const user = await db.kysely.selectFrom('users').select(['is_disabled']).where('id', '=', row.user_id).executeTakeFirst();
+  const user = await findUserDisabled(db, row.user_id);
   if (!user || user.is_disabled === 1) throw invalidGrant('the account is disabled');
 
   const auth = { id: randomToken(24), userId: row.user_id, expiresAt: await configExpiry(config, now) };

@@ -1,4 +1,4 @@
-import { base64url } from '../auth/crypto.ts';
+import { base64url } from '../core/crypto.ts';
 
 // RFC 7636 §4.1: 43-128 characters from the unreserved set.
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;

@@ -1,6 +1,6 @@
 import { SignJWT, importJWK, importPKCS8, jwtVerify, exportJWK, type CryptoKey as JoseKey, type JWTPayload } from 'jose';
-import { fromBase64 } from '../auth/crypto.ts';
-import { ConfigError } from '../errors.ts';
+import { fromBase64 } from '../core/crypto.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /**
  * Access and refresh tokens are EdDSA-signed JWTs from one key that every portal instance

@@ -1,16 +1,16 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { clientIp, passwordLogin } from '../auth/login.ts';
 import { csrf, requireUser } from '../middleware/session.ts';
-import { findClient } from '../oauth/clients.ts';
+import { findClient } from '../domain/oauth-clients.ts';
 import { revokeAuthorization } from '../domain/authorization-commands.ts';
 import { changePasswordCommand, type PasswordProblem } from '../domain/password-change.ts';
 import { listAuthorizations } from '../store/oauth.ts';
 import { allowedFor, listProfiles } from '../store/profiles.ts';
 import { findLocalLogin, type CurrentUser } from '../store/users.ts';
 import { AccountPage } from '../views/account.tsx';
-import { pageContext } from '../views/page.ts';
+import { pageContext } from './page-context.ts';
 import { PasswordPage } from '../views/portal-password.tsx';
 
 /** The user's own account: who they are, which apps may fetch configurations for them, their password. */

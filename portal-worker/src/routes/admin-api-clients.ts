@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { endAuthorization } from '../domain/authorization-commands.ts';
 import { createClientCommand, deleteClientCommand } from '../domain/oauth-client-commands.ts';
-import { listRegisteredClients } from '../oauth/clients.ts';
+import { listRegisteredClients } from '../domain/oauth-clients.ts';
 import { auditContext } from './admin-context.ts';
 import { jsonBody } from './json-body.ts';
 

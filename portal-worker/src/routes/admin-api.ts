@@ -1,14 +1,14 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError, type FieldError } from '../core/errors.ts';
 import { createProfileCommand, deleteProfileCommand, updateProfileCommand } from '../domain/profile-commands.ts';
-import { createLocalUserCommand, deleteUserCommand } from '../domain/user-commands.ts';
+import { createLocalUserCommand, deleteUserCommand, setUserDisabledCommand } from '../domain/user-commands.ts';
 import { createNodeCommand, deleteNodeCommand, updateNodeCommand } from '../domain/node-commands.ts';
 import { getNode, listNodes, nodeStates } from '../store/nodes.ts';
 import { revokeNode, startEnrollment } from '../domain/enrollment.ts';
 import { listAudit } from '../store/audit.ts';
 import { getProfile, listProfiles } from '../store/profiles.ts';
-import { getUser, listUsers, setUserDisabled } from '../store/users.ts';
+import { getUser, listUsers } from '../store/users.ts';
 import { auditContext } from './admin-context.ts';
 import { adminClients } from './admin-api-clients.ts';
 import { jsonBody } from './json-body.ts';
@@ -63,8 +63,10 @@ adminApi.delete('/users/:id', async (c) => {
 });
 
 adminApi.post('/users/:id/:action{disable|enable}', async (c) => {
-  await setUserDisabled(c.var.db, c.var.notifier, c.req.param('id'), c.req.param('action') === 'disable', Date.now(), auditContext(c));
-  return c.json(await getUser(c.var.db, c.req.param('id')));
+  const id = c.req.param('id');
+  const result = await setUserDisabledCommand(c.var.db, c.var.notifier, id, c.req.param('action') === 'disable', Date.now(), auditContext(c));
+  if (!result.ok) throw result.reason === 'self' ? new AppError('forbidden', 'administrators cannot disable or enable themselves') : new AppError('not_found', `no user "${id}"`);
+  return c.json(await getUser(c.var.db, id));
 });
 
 adminApi.get('/audit', async (c) => c.json({ entries: await listAudit(c.var.db) }));

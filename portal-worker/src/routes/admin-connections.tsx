@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError, type FieldError } from '../core/errors.ts';
 import { killConfigCommand } from '../domain/user-commands.ts';
 import { fieldErrors } from '../domain/validation.ts';
 import { listConfigs, profilesAndNodes, type SessionsSnapshot } from '../store/live-sessions.ts';

@@ -1,8 +1,9 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import type { AuditContext } from '../store/audit.ts';
-import { pageContext, type UserPageContext } from '../views/page.ts';
+import { pageContext } from './page-context.ts';
+import type { UserPageContext } from '../views/page.ts';
 
 export function auditContext(c: Context<AppEnv>): AuditContext {
   return { actorUserId: c.var.user?.id ?? null, requestId: c.var.requestId };

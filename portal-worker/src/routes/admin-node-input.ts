@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import type { NodeFormValues } from '../views/admin-node-form.tsx';
 
 const text = (v: NodeFormValues, name: string) => (v[name] ?? '').trim();

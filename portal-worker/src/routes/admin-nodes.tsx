@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError, type FieldError } from '../core/errors.ts';
 import { createNodeCommand, deleteNodeCommand, updateNodeCommand, type NodeResult } from '../domain/node-commands.ts';
 import { revokeNode, startEnrollment } from '../domain/enrollment.ts';
 import { getNode, listNodes, nodeStates } from '../store/nodes.ts';

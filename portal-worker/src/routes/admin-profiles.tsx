@@ -1,9 +1,9 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import type { ProfileConfig } from '../domain/profile.ts';
 import { createProfileCommand, deleteProfileCommand, updateProfileCommand } from '../domain/profile-commands.ts';
-import { addressUsage } from '../store/address-usage.ts';
+import { addressUsage } from '../domain/address-usage.ts';
 import { getProfile, listProfiles } from '../store/profiles.ts';
 import { profileToForm, ProfileFormPage, ProfilesPage } from '../views/admin-profiles.tsx';
 import { formValues, profileInputFromForm } from './admin-forms.ts';

@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { alignPeaks, optionalId, parsePeriod, PERIODS, type AppUsage, type KeyedSeries, type StatsQuery, type Timeline } from '../domain/stats-period.ts';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import type { T } from '../i18n/index.ts';
-import { findClient, listRegisteredClients } from '../oauth/clients.ts';
+import { findClient, listRegisteredClients } from '../domain/oauth-clients.ts';
 import { activeAuthorizationsPerClient, daysBetween, sessionPeaks, uniqueUsersPerDay } from '../store/stats.ts';
 
 // What the statistics page and its CSV export show, loaded the same way for both.

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { addressSpellings, dateTimeValue, parseUtcDateTime } from '../domain/log-search.ts';
 import type { AppEnv } from '../env.ts';
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import { whoHad } from '../store/connection-log.ts';
 import { LogPage } from '../views/admin-log.tsx';
 import { adminPage } from './admin-context.ts';

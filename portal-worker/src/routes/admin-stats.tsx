@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { parseCsvKind, timeline, topApps, type CsvKind, type StatsQuery } from '../domain/stats-period.ts';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { listNodes } from '../store/nodes.ts';
 import { listProfiles } from '../store/profiles.ts';
 import { appsCsv, sessionsCsv, usersCsv } from '../views/admin-stats-csv.ts';

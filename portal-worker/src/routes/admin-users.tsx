@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError, type FieldError } from '../core/errors.ts';
 import { createLocalUserCommand, deleteUserCommand, setUserDisabledCommand, type UserActionResult } from '../domain/user-commands.ts';
 import { userDetail } from '../store/user-detail.ts';
 import { searchUsers, USER_STATUS_FILTERS, type UserStatusFilter } from '../store/users.ts';

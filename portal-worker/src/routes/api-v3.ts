@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
-import { bearer } from '../oauth/bearer.ts';
+import { AppError } from '../core/errors.ts';
+import { bearer } from '../middleware/bearer.ts';
 import { connectCommand, disconnectCommand } from '../domain/connect.ts';
 import { allowedFor, listProfiles } from '../store/profiles.ts';
 

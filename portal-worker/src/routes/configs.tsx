@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { MEDIA } from '../domain/protocol.ts';
 import { createPortalConfig, deletePortalConfig, openvpnFileName, wireguardFileName } from '../domain/portal-configs.ts';
 import { csrf, requireUser } from '../middleware/session.ts';
 import { qrPath } from '../vpn/qr.ts';
 import { WireguardResultPage } from '../views/config-result.tsx';
-import { pageContext } from '../views/page.ts';
+import { pageContext } from './page-context.ts';
 import { problemErrors, renderHome } from './portal-home.tsx';
 
 /** Configurations made in the browser for devices without an app (upstream's "portal" configs). */

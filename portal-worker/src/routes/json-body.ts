@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 
 /** JSON bodies only: a form post to a JSON API is a client mistake, answered with 415, not parsed loosely. */
 export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {

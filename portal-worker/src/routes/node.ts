@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { authenticateNode, completeEnrollment } from '../domain/enrollment.ts';
 import { jsonBody } from './json-body.ts';
 

@@ -1,14 +1,14 @@
 import { Hono, type Context } from 'hono';
-import { randomToken, sha256Hex } from '../auth/crypto.ts';
+import { randomToken, sha256Hex } from '../core/crypto.ts';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { checkAuthorize, withParams, AUTHORIZE_PARAMS, type AuthorizeParams } from '../oauth/authorize.ts';
-import type { OAuthClient } from '../oauth/clients.ts';
+import type { OAuthClient } from '../domain/oauth-clients.ts';
 import { exchangeCode, refreshTokens } from '../oauth/grants.ts';
 import { csrf } from '../middleware/session.ts';
 import { createCode } from '../store/oauth.ts';
 import { ConsentPage } from '../views/consent.tsx';
-import { pageContext } from '../views/page.ts';
+import { pageContext } from './page-context.ts';
 
 const CODE_LIFETIME_MS = 5 * 60_000; // docs/eduvpn.md §1.2: PT5M
 

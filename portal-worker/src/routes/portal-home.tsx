@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError, type FieldError } from '../core/errors.ts';
 import { offeredProtocols, type ConfigFieldProblem } from '../domain/portal-configs.ts';
 import { listPortalConfigs } from '../store/configs.ts';
 import { allowedFor, listProfiles } from '../store/profiles.ts';
 import { HomePage, type HomeAlert } from '../views/home.tsx';
 import type { NewConfigValues } from '../views/portal-config-form.tsx';
-import { pageContext } from '../views/page.ts';
+import { pageContext } from './page-context.ts';
 
 const PROBLEM_KEYS = { name: 'portal.error.name', profile: 'portal.error.profile', proto: 'portal.error.proto' } as const;
 

@@ -1,12 +1,12 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { clientIp, passwordLogin } from '../auth/login.ts';
 import { normalizeUserId } from '../domain/user-commands.ts';
 import { clearSessionCookie, csrf, requireUser, setSessionCookie } from '../middleware/session.ts';
 import { createSession, deleteSession } from '../store/sessions.ts';
 import { LoginPage } from '../views/login.tsx';
-import { pageContext } from '../views/page.ts';
+import { pageContext } from './page-context.ts';
 import { isLang, type MessageKey } from '../i18n/index.ts';
 import { LANG_COOKIE } from '../middleware/language.ts';
 import { setCookie } from 'hono/cookie';

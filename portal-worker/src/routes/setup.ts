@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { timingSafeEqual } from '../auth/crypto.ts';
+import { timingSafeEqual } from '../core/crypto.ts';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { createLocalUserCommand } from '../domain/user-commands.ts';
 import { countUsers } from '../store/users.ts';
 

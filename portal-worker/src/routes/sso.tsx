@@ -1,16 +1,16 @@
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import { randomToken } from '../auth/crypto.ts';
+import { randomToken } from '../core/crypto.ts';
 import type { AppEnv } from '../env.ts';
 import { csrf, setSessionCookie } from '../middleware/session.ts';
 import { identityFrom } from '../sso/claims.ts';
-import type { OidcProvider } from '../sso/config.ts';
+import type { OidcProvider } from '../config/sso.ts';
 import { discover, ProviderUnreachable } from '../sso/discovery.ts';
-import { SSO_STATUS, SsoFailure } from '../sso/errors.ts';
+import { SSO_STATUS, SsoFailure } from '../core/sso-errors.ts';
 import { authorizationUrl, completeLogin, newLoginSecrets } from '../sso/flow.ts';
 import { ssoSignIn } from '../sso/sign-in.ts';
 import { consumeSsoState, createSsoState } from '../store/sso-states.ts';
-import { pageContext } from '../views/page.ts';
+import { pageContext } from './page-context.ts';
 import { SsoErrorPage } from '../views/sso-error.tsx';
 import { safeNext } from './portal.tsx';
 

@@ -1,4 +1,4 @@
-import type { OidcProvider } from './config.ts';
+import type { OidcProvider } from '../config/sso.ts';
 
 /** What a provider's claims say about the user, in the portal's terms. */
 export interface SsoIdentity {

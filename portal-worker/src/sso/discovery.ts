@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import type { OidcProvider } from './config.ts';
+import type { OidcProvider } from '../config/sso.ts';
 
 /**
  * A provider that cannot be reached or answers 5xx. Raised by the one fetch every request to a

@@ -4,9 +4,9 @@
  * its signature against the provider's JWKS, and optionally the userinfo claims.
  */
 import * as oauth from 'oauth4webapi';
-import type { OidcProvider } from './config.ts';
+import type { OidcProvider } from '../config/sso.ts';
 import { ProviderUnreachable, requestOptions, type IssuerState } from './discovery.ts';
-import { SsoFailure, type SsoCode } from './errors.ts';
+import { SsoFailure, type SsoCode } from '../core/sso-errors.ts';
 
 export interface LoginSecrets {
   state: string;

@@ -1,9 +1,9 @@
 import { isUniqueViolation } from '@edgeport/schema';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { createSession, type SessionPolicy } from '../store/sessions.ts';
 import { getUser, insertSsoUser, updateSsoUser, type SsoUserValues } from '../store/users.ts';
 import type { SsoIdentity } from './claims.ts';
-import type { OidcProvider } from './config.ts';
+import type { OidcProvider } from '../config/sso.ts';
 
 export type SignInResult = { ok: true; sessionSecret: string } | { ok: false; code: 'account_conflict' | 'disabled'; message: string };
 

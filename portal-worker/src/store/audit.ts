@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 
 export interface AuditContext {
   actorUserId: string | null;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Change } from '@edgeport/schema';
-import { logWireguardEnd } from './connection-log.ts';
-import type { Db } from '../db/types.ts';
+import { forgetWireguardStart, logWireguardEnd, logWireguardStart } from './connection-log.ts';
+import type { Db } from '../core/db.ts';
 
 /** Statements that remove every configuration an authorization holds (both protocols). */
 export function deleteConfigsOfAuthorization(db: Db, authorizationId: string, now = Date.now()) {
@@ -83,6 +83,59 @@ export async function usedAddresses(db: Db, nodeId: string, profileId: string, n
 
 export function deleteExpiredPeers(db: Db, nodeId: string, profileId: string, now: number) {
   return db.kysely.deleteFrom('wg_peers').where('node_id', '=', nodeId).where('profile_id', '=', profileId).where('expires_at', '<=', now);
+}
+
+/** Who holds a WireGuard key, by authorization only: what a placement that lost a key race asks. */
+export async function keyAuthorization(db: Db, publicKey: string) {
+  return db.kysely.selectFrom('wg_peers').select('authorization_id').where('public_key', '=', publicKey).executeTakeFirst();
+}
+
+/** A new WireGuard config on its node; `authorization_id` null for one made in the browser portal. */
+export interface NewPeer {
+  public_key: string;
+  profile_id: string;
+  ip_four: string;
+  ip_six: string;
+  expires_at: number;
+  node_id: string;
+  user_id: string;
+  authorization_id: string | null;
+  display_name: string;
+  created_at: number;
+}
+
+/** The peer and its connection-log row, which opens when the peer is placed (WireGuard has no connect event). */
+export function addPeerStatements(db: Db, peer: NewPeer) {
+  return [
+    db.kysely.insertInto('wg_peers').values(peer),
+    logWireguardStart(db, { userId: peer.user_id, profileId: peer.profile_id, nodeId: peer.node_id, publicKey: peer.public_key, ipFour: peer.ip_four, ipSix: peer.ip_six, now: peer.created_at }),
+  ];
+}
+
+/** Takes back a peer its node never acknowledged: it served nobody, so its log row goes too. */
+export function withdrawPeerStatements(db: Db, publicKey: string) {
+  return [db.kysely.deleteFrom('wg_peers').where('public_key', '=', publicKey), forgetWireguardStart(db, publicKey)];
+}
+
+export type NewCertificate = Omit<NewPeer, 'public_key' | 'ip_four' | 'ip_six'> & { common_name: string };
+
+export function addCertificateStatements(db: Db, certificate: NewCertificate) {
+  return [db.kysely.insertInto('certificates').values(certificate)];
+}
+
+/** Takes back a certificate its node never acknowledged. */
+export function withdrawCertificateStatements(db: Db, commonName: string) {
+  return [db.kysely.deleteFrom('certificates').where('common_name', '=', commonName)];
+}
+
+/** The live WireGuard peers placed on a node, as a snapshot carries them. */
+export async function livePeersOn(db: Db, nodeId: string, now: number) {
+  return db.kysely.selectFrom('wg_peers').select(['public_key', 'profile_id', 'ip_four', 'ip_six', 'expires_at']).where('node_id', '=', nodeId).where('expires_at', '>', now).execute();
+}
+
+/** The live OpenVPN client certificates placed on a node, as a snapshot carries them. */
+export async function liveCertificatesOn(db: Db, nodeId: string, now: number) {
+  return db.kysely.selectFrom('certificates').select(['common_name', 'profile_id', 'expires_at']).where('node_id', '=', nodeId).where('expires_at', '>', now).execute();
 }
 
 export type PortalConfigKind = 'wireguard' | 'openvpn';

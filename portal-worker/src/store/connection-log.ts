@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 
 /**
  * The connection log answers "who had address X at time T" (docs/eduvpn.md §3.7). WireGuard rows

@@ -1,5 +1,5 @@
 import type { Change, NodeMessage } from '@edgeport/schema';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 
 type SessionsMessage = Extract<NodeMessage, { type: 'sessions' }>;
 /** What a node's latest `sessions` report says per peer and client (kept by its NodeChannel). */

@@ -1,4 +1,4 @@
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
 import { logWireguardEnd } from './connection-log.ts';
 
@@ -121,6 +121,74 @@ export function deleteNodeStatements(db: Db, before: NodeConfig, now: number, au
     db.kysely.deleteFrom('nodes').where('id', '=', before.id),
     auditInsert(db, audit, now, 'node.delete', 'node', before.id, before, null),
   ];
+}
+
+/** Whether the node exists and whether it is revoked: what enrollment and revocation check first. */
+export async function findNodeRevocation(db: Db, nodeId: string) {
+  return db.kysely.selectFrom('nodes').select(['id', 'revoked_at']).where('id', '=', nodeId).executeTakeFirst();
+}
+
+/** Stores a new enrollment token's hash, replacing any earlier one; the credential is left alone. */
+export function startEnrollmentStatements(db: Db, nodeId: string, enrollmentHash: string, expiresAt: number, now: number, audit: AuditContext) {
+  return [
+    db.kysely.updateTable('nodes').set({ enrollment_hash: enrollmentHash, enrollment_expires_at: expiresAt }).where('id', '=', nodeId),
+    auditInsert(db, audit, now, 'node.enrollment', 'node', nodeId, null, { expires_at: expiresAt }),
+  ];
+}
+
+export async function findEnrollment(db: Db, nodeId: string) {
+  return db.kysely.selectFrom('nodes').select(['id', 'enrollment_hash', 'enrollment_expires_at', 'revoked_at']).where('id', '=', nodeId).executeTakeFirst();
+}
+
+/**
+ * Trades the enrollment token (by its hash) for the credential's hash; true when this call did.
+ * The condition on the token hash is what makes the token single-use across every portal instance.
+ */
+export async function redeemEnrollment(db: Db, nodeId: string, enrollmentHash: string, credentialHash: string, now: number): Promise<boolean> {
+  const r = await db.kysely
+    .updateTable('nodes')
+    .set({ credential_hash: credentialHash, enrollment_hash: null, enrollment_expires_at: null, enrolled_at: now })
+    .where('id', '=', nodeId)
+    .where('enrollment_hash', '=', enrollmentHash)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function findNodeCredential(db: Db, nodeId: string) {
+  return db.kysely.selectFrom('nodes').select(['id', 'credential_hash', 'revoked_at']).where('id', '=', nodeId).executeTakeFirst();
+}
+
+/** Revoking drops every secret the node could use; its configurations stay for the log. */
+export function revokeNodeStatements(db: Db, before: { revoked_at: number | null }, nodeId: string, now: number, audit: AuditContext) {
+  return [
+    db.kysely.updateTable('nodes').set({ revoked_at: now, credential_hash: null, enrollment_hash: null, enrollment_expires_at: null }).where('id', '=', nodeId),
+    auditInsert(db, audit, now, 'node.revoke', 'node', nodeId, { revoked_at: before.revoked_at }, { revoked_at: now }),
+  ];
+}
+
+/** The profiles a node serves, each with this node's own ranges (null: the profile's), by profile id. */
+export async function assignedProfilesOf(db: Db, nodeId: string) {
+  return db.kysely
+    .selectFrom('node_profiles')
+    .innerJoin('profiles', 'profiles.id', 'node_profiles.profile_id')
+    .selectAll('profiles')
+    .select(['node_profiles.wg_range_four as n_wg4', 'node_profiles.wg_range_six as n_wg6', 'node_profiles.ovpn_range_four as n_ov4', 'node_profiles.ovpn_range_six as n_ov6'])
+    .where('node_profiles.node_id', '=', nodeId)
+    .orderBy('profiles.id')
+    .execute();
+}
+
+/** One assignment of a profile to a node, with the profile and the node's host name and revocation. */
+export async function findAssignment(db: Db, nodeId: string, profileId: string) {
+  return db.kysely
+    .selectFrom('node_profiles')
+    .innerJoin('nodes', 'nodes.id', 'node_profiles.node_id')
+    .innerJoin('profiles', 'profiles.id', 'node_profiles.profile_id')
+    .selectAll('profiles')
+    .select(['nodes.host_name as node_host', 'nodes.revoked_at as node_revoked_at', 'node_profiles.host_name as assigned_host'])
+    .where('node_profiles.node_id', '=', nodeId)
+    .where('node_profiles.profile_id', '=', profileId)
+    .executeTakeFirst();
 }
 
 /** Nodes assigned to a profile and not revoked, with the host and ranges its clients use there. */

@@ -1,6 +1,53 @@
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
 import { deleteConfigsOfAuthorization } from './configs.ts';
+
+/** An app an admin registered; the apps every portal knows are domain/oauth-clients.ts. */
+export interface RegisteredClient {
+  id: string;
+  name: string;
+  redirectUris: string[];
+  requiresApproval: boolean;
+}
+
+export async function listClientRows(db: Db) {
+  return db.kysely.selectFrom('oauth_clients').selectAll().orderBy('id').execute();
+}
+
+export async function findClientRow(db: Db, clientId: string) {
+  return db.kysely.selectFrom('oauth_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+}
+
+export type ClientRow = NonNullable<Awaited<ReturnType<typeof findClientRow>>>;
+
+/** Only the id: what removing a client checks, and all its audit row keeps of it. */
+export async function findClientId(db: Db, clientId: string) {
+  return db.kysely.selectFrom('oauth_clients').select('id').where('id', '=', clientId).executeTakeFirst();
+}
+
+export function createClientStatements(db: Db, client: RegisteredClient, now: number, audit: AuditContext) {
+  return [
+    db.kysely
+      .insertInto('oauth_clients')
+      .values({ id: client.id, name: client.name, redirect_uris: JSON.stringify(client.redirectUris), requires_approval: client.requiresApproval ? 1 : 0, created_at: now }),
+    auditInsert(db, audit, now, 'oauth_client.create', 'oauth_client', client.id, null, client),
+  ];
+}
+
+/** The client with its codes; its authorizations are ended first, through the node door. */
+export function deleteClientStatements(db: Db, before: { id: string }, clientId: string, now: number, audit: AuditContext) {
+  return [
+    db.kysely.deleteFrom('oauth_codes').where('client_id', '=', clientId),
+    db.kysely.deleteFrom('oauth_clients').where('id', '=', clientId),
+    auditInsert(db, audit, now, 'oauth_client.delete', 'oauth_client', clientId, before, null),
+  ];
+}
+
+/** Every authorization made through the client, expired ones too. */
+export async function authorizationsOfClient(db: Db, clientId: string): Promise<string[]> {
+  const rows = await db.kysely.selectFrom('oauth_authorizations').select('id').where('client_id', '=', clientId).execute();
+  return rows.map((r) => r.id);
+}
 
 export interface NewCode {
   codeHash: string;
@@ -91,6 +138,11 @@ export async function findAuthorization(db: Db, id: string) {
     ])
     .where('oauth_authorizations.id', '=', id)
     .executeTakeFirst();
+}
+
+/** Whose authorization this is, without the user's state (a user revoking their own). */
+export async function findAuthorizationOwner(db: Db, id: string) {
+  return db.kysely.selectFrom('oauth_authorizations').select(['id', 'user_id']).where('id', '=', id).executeTakeFirst();
 }
 
 /** Rotation as compare-and-set: exactly one caller moves `seq` forward; a loser holds a replayed token. */

@@ -1,6 +1,6 @@
 import type { Profile } from '@edgeport/schema';
-import type { Db } from '../db/types.ts';
-import type { ProfileConfig, RangeInUse, WireguardOnNode } from '../domain/profile.ts';
+import type { Db } from '../core/db.ts';
+import type { ProfileConfig, RangeInUse, WireguardOnNode } from '../core/profile-config.ts';
 import { parseList, parseNumbers } from './json.ts';
 import { logWireguardEnd } from './connection-log.ts';
 import { auditInsert, type AuditContext } from './audit.ts';

@@ -1,6 +1,6 @@
-import { randomToken, sha256Hex } from '../auth/crypto.ts';
+import { randomToken, sha256Hex } from '../core/crypto.ts';
 import type { Compilable } from 'kysely';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { toCurrentUser, type CurrentUser } from './users.ts';
 
 export interface SessionPolicy {

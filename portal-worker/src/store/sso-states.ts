@@ -1,5 +1,5 @@
-import { sha256Hex } from '../auth/crypto.ts';
-import type { Db } from '../db/types.ts';
+import { sha256Hex } from '../core/crypto.ts';
+import type { Db } from '../core/db.ts';
 
 export interface NewSsoState {
   state: string;

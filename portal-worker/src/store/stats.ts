@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 
 /** Statistics for the admin pages, computed from session_stats, connection_log and oauth_authorizations. */
 

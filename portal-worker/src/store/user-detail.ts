@@ -1,4 +1,4 @@
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { listConfigs, type ConfigRow } from './live-sessions.ts';
 import { listAuthorizations } from './oauth.ts';
 import { getUser, type UserView } from './users.ts';

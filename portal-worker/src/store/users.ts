@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
 import { isUniqueViolation, type User } from '@edgeport/schema';
-import { AppError } from '../errors.ts';
-import type { Db } from '../db/types.ts';
+import { AppError } from '../core/errors.ts';
+import type { Db } from '../core/db.ts';
 import { parseList } from './json.ts';
 import { auditInsert, type AuditContext } from './audit.ts';
-import { deleteConfigsOfUser, removalsOf } from './configs.ts';
-import { applyNodeChange, type NodeNotifier } from '../domain/node-door.ts';
+import { deleteConfigsOfUser } from './configs.ts';
 
 export interface CurrentUser {
   id: string;
@@ -228,15 +227,13 @@ export function deleteUserStatements(db: Db, before: UserView, now: number, audi
 }
 
 /**
- * Disabling takes effect at once: the flag is checked on every session lookup, and the user's
- * browser sessions, configurations and app authorizations go in the same batch, the nodes told
- * through the node door.
+ * The statements that disable or enable a user. Disabling takes effect at once (the flag is
+ * checked on every session lookup) and ends everything the user holds in the same batch
+ * (upstream: kills all configs, revokes all apps); the node-visible part goes through the node
+ * door in domain/user-commands.ts.
  */
-export async function setUserDisabled(db: Db, notifier: NodeNotifier, userId: string, disabled: boolean, now: number, audit: AuditContext): Promise<void> {
-  const before = await getUser(db, userId);
-  if (!before) throw new AppError('not_found', `no user "${userId}"`);
-  if (audit.actorUserId === userId) throw new AppError('forbidden', 'administrators cannot disable or enable themselves');
-  // Disabling ends everything the user holds (upstream: kills all configs, revokes all apps).
+export function setUserDisabledStatements(db: Db, before: UserView, disabled: boolean, now: number, audit: AuditContext) {
+  const userId = before.id;
   const ending = disabled
     ? [
         db.kysely.deleteFrom('browser_sessions').where('user_id', '=', userId),
@@ -245,20 +242,32 @@ export async function setUserDisabled(db: Db, notifier: NodeNotifier, userId: st
         db.kysely.deleteFrom('oauth_authorizations').where('user_id', '=', userId),
       ]
     : [];
-  const removals = disabled ? await removalsOf(db, 'user_id', userId) : new Map();
-  await applyNodeChange(
-    db,
-    notifier,
-    [
-      db.kysely
-        .updateTable('users')
-        .set({ is_disabled: disabled ? 1 : 0 })
-        .where('id', '=', userId),
-      ...ending,
-      auditInsert(db, audit, now, disabled ? 'user.disable' : 'user.enable', 'user', userId, { is_disabled: before.isDisabled }, { is_disabled: disabled }),
-    ],
-    removals,
-  );
+  return [
+    db.kysely
+      .updateTable('users')
+      .set({ is_disabled: disabled ? 1 : 0 })
+      .where('id', '=', userId),
+    ...ending,
+    auditInsert(db, audit, now, disabled ? 'user.disable' : 'user.enable', 'user', userId, { is_disabled: before.isDisabled }, { is_disabled: disabled }),
+  ];
+}
+
+/**
+ * A local account's new password hash, with every other browser session of the user ended in the
+ * same batch (a stolen session must not outlive the change); the session hashed `keepHash` stays.
+ */
+export function changePasswordStatements(db: Db, userId: string, hash: string, keepHash: string, now: number, audit: AuditContext) {
+  return [
+    db.kysely.updateTable('local_accounts').set({ password_hash: hash, updated_at: now }).where('user_id', '=', userId),
+    db.kysely.deleteFrom('browser_sessions').where('user_id', '=', userId).where('id_hash', '!=', keepHash),
+    // No before/after: the row records that it happened, never anything about the hash.
+    auditInsert(db, audit, now, 'user.password_change', 'user', userId, null, null),
+  ];
+}
+
+/** Only the flag: whether the user may still be given an authorization. */
+export async function findUserDisabled(db: Db, userId: string) {
+  return db.kysely.selectFrom('users').select(['is_disabled']).where('id', '=', userId).executeTakeFirst();
 }
 
 export async function setPasswordHash(db: Db, userId: string, hash: string, now: number): Promise<void> {

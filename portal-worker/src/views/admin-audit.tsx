@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import { formatTime } from '../i18n/index.ts';
 import type { AuditRow } from '../store/audit.ts';
 import { FieldErrors, Layout } from './layout.tsx';

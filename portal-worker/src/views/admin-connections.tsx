@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import { formatTime } from '../i18n/index.ts';
 import type { LiveStatus } from '../domain/live-status.ts';
 import { FieldErrors, Layout, LiveRegion, RowAction } from './layout.tsx';

@@ -1,5 +1,5 @@
 import type { ProfileConfig } from '../domain/profile.ts';
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import { formatTime } from '../i18n/index.ts';
 import type { NodeState, NodeView } from '../store/nodes.ts';
 import { NodeFields, type NodeFormValues } from './admin-node-form.tsx';

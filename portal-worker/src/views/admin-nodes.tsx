@@ -1,5 +1,5 @@
 import type { ProfileConfig } from '../domain/profile.ts';
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import type { NodeState, NodeView } from '../store/nodes.ts';
 import { NodeFields, type NodeFormValues } from './admin-node-form.tsx';
 import { healthOf, Heartbeat, Load, Revision, Sessions, StatusBadge } from './admin-node-status.tsx';

@@ -1,5 +1,5 @@
 import type { T } from '../i18n/index.ts';
-import type { NodeUsage } from '../store/address-usage.ts';
+import type { NodeUsage } from '../domain/address-usage.ts';
 
 const nodeLink = (id: string) => <a href={`/admin/nodes/${encodeURIComponent(id)}`}>{id}</a>;
 

@@ -1,6 +1,6 @@
 import type { ProfileConfig } from '../domain/profile.ts';
-import type { FieldError } from '../errors.ts';
-import type { NodeUsage } from '../store/address-usage.ts';
+import type { FieldError } from '../core/errors.ts';
+import type { NodeUsage } from '../domain/address-usage.ts';
 import { ProfileFields, type ProfileFormValues } from './admin-profile-form.tsx';
 import { FreeAddresses, ServedBy, ServingNodesTable, UsageExplained } from './admin-profile-usage.tsx';
 import { FieldErrors, Layout, PostForm } from './layout.tsx';

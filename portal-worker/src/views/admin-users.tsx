@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import { formatTime } from '../i18n/index.ts';
 import { USER_STATUS_FILTERS, type UserListRow, type UserStatusFilter } from '../store/users.ts';
 import { FieldErrors, Layout } from './layout.tsx';

@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import type { ProfileConfig } from '../domain/profile.ts';
 import type { PortalConfigRow } from '../store/configs.ts';
 import type { UserPageContext } from './page.ts';

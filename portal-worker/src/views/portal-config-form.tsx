@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import type { VpnProto } from '../domain/protocol.ts';
 import type { UserPageContext } from './page.ts';
 import { FieldErrors } from './layout.tsx';

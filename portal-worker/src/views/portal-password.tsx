@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors.ts';
+import type { FieldError } from '../core/errors.ts';
 import type { UserPageContext } from './page.ts';
 import { FieldErrors, Layout } from './layout.tsx';
 

@@ -1,4 +1,4 @@
-import type { SsoCode } from '../sso/errors.ts';
+import type { SsoCode } from '../core/sso-errors.ts';
 import { Layout } from './layout.tsx';
 import type { PageContext } from './page.ts';
 

@@ -5,7 +5,7 @@
  * are never handed out. The store allocates (first free, retry on a unique violation), so this
  * module only maps index ↔ address in O(1); it never builds lists.
  */
-import { formatIp, parseIPv4, size, type Cidr } from '../domain/ip.ts';
+import { formatIp, parseIPv4, size, type Cidr } from '@edgeport/schema/ip';
 import { toCidr } from './prefix.ts';
 
 export type Range = Cidr | string;

@@ -2,7 +2,7 @@
  * The OpenVPN client configuration (docs/eduvpn.md §2.2) and the tls-crypt key format. Everything is
  * inline so the file is the whole credential; the apps append `script-security 0` themselves.
  */
-import type { ProfileConfig } from '../domain/profile.ts';
+import type { ProfileConfig } from '../core/profile-config.ts';
 import { configHeader } from './wireguard-config.ts';
 
 export type Proto = 'udp' | 'tcp';

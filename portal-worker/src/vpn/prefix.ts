@@ -3,7 +3,7 @@
  * written back as the fewest CIDR prefixes. Upstream eduVPN does real subtraction too (docs/eduvpn.md
  * §2.1); WireGuard has no "except" syntax, so `0.0.0.0/0` minus a LAN must become covering prefixes.
  */
-import { parseCidr, size, type Cidr, type Family } from '../domain/ip.ts';
+import { parseCidr, size, type Cidr, type Family } from '@edgeport/schema/ip';
 
 /** Half-open address interval [start, end). Intervals are easier to merge and cut than prefixes. */
 interface Span {

@@ -2,8 +2,8 @@
  * The WireGuard client configuration, line for line as docs/eduvpn.md §2.1. The apps (eduvpn-common)
  * read the comment header and rewrite the file, so order and spelling are part of the wire format.
  */
-import type { ProfileConfig } from '../domain/profile.ts';
-import { formatCidr, parseIp } from '../domain/ip.ts';
+import type { ProfileConfig } from '../core/profile-config.ts';
+import { formatCidr, parseIp } from '@edgeport/schema/ip';
 import { gatewayAddresses, type Range } from './addresses.ts';
 import { subtractPrefixes, toCidr } from './prefix.ts';
 

@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
-import { AppError, oauthCodeFor, titleFor } from './errors.ts';
-import type { AppEnv, Audience } from './env.ts';
-import { ErrorPage } from './views/error-page.tsx';
-import { translator } from './i18n/index.ts';
-import { pageContext, type PageContext } from './views/page.ts';
+import { AppError, oauthCodeFor, titleFor } from '../core/errors.ts';
+import type { AppEnv, Audience } from '../env.ts';
+import { ErrorPage } from '../views/error-page.tsx';
+import { translator } from '../i18n/index.ts';
+import { pageContext } from './page-context.ts';
+import type { PageContext } from '../views/page.ts';
 
 /** The error page must render even when the failure came before the session or config were read. */
 async function pageContextSafe(c: Context<AppEnv>): Promise<PageContext> {

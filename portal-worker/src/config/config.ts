@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { Bindings } from './env.ts';
-import { parseSsoConfig, type SsoConfig } from './sso/config.ts';
+import { parseSsoConfig, type SsoConfig } from './sso.ts';
 
 const minutes = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
 
@@ -51,17 +50,21 @@ function pem(value: string | undefined): string | undefined {
   return atob(value.trim());
 }
 
-export { ConfigError } from './errors.ts';
-import { ConfigError } from './errors.ts';
+export { ConfigError } from '../core/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 // Parsed once per env object: bindings are stable for the life of an isolate.
 const cache = new WeakMap<object, Config>();
 
-export function parseConfig(env: Bindings): Config {
+/**
+ * The settings from a plain record of variables (the Worker's bindings are one: only their
+ * string values are read), so config knows nothing of the bindings' types.
+ */
+export function parseConfig(env: object): Config {
   const hit = cache.get(env);
   if (hit) return hit;
   const parsed = ConfigSchema.safeParse(env);
-  const sso = parseSsoConfig(env as unknown as Record<string, unknown>, parsed.success ? parsed.data.SESSION_MAX_MINUTES : 12 * 60);
+  const sso = parseSsoConfig(env as Record<string, unknown>, parsed.success ? parsed.data.SESSION_MAX_MINUTES : 12 * 60);
   if (!parsed.success || sso.issues.length) {
     const issues = [...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)), ...sso.issues].join('; ');
     throw new ConfigError(`invalid configuration: ${issues}`);

@@ -1,5 +1,5 @@
-import { ConfigError, type Config } from '../config.ts';
-import { loadCa, type Ca } from './ca.ts';
+import { ConfigError, type Config } from '../config/config.ts';
+import { loadCa, type Ca } from '../vpn/ca.ts';
 
 // The CA is parsed once per isolate; the key itself only ever comes from the shared secret.
 const cache = new Map<string, Promise<Ca>>();

@@ -1,20 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 import { findAuthorization } from '../store/oauth.ts';
 import { parseList } from '../store/json.ts';
-import { signingKeys, verifyToken } from './tokens.ts';
-
-export interface ApiAuth {
-  authorizationId: string;
-  userId: string;
-  clientId: string;
-  expiresAt: number;
-  permissions: string[];
-  /** The OpenID provider the user signs in with (null: local), and when it last gave the permissions. */
-  authProvider: string | null;
-  permissionsAt: number | null;
-}
+import { signingKeys, verifyToken } from '../oauth/tokens.ts';
 
 function refuse(description: string): never {
   // RFC 6750 §3: apps refresh once and retry on 401 (docs/eduvpn.md §1.2).

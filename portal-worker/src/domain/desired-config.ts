@@ -1,7 +1,9 @@
 import type { DesiredConfig, ProfileOnNode } from '@edgeport/schema';
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { generateTlsCryptKey } from '../vpn/openvpn-config.ts';
-import { ensureTlsCryptKey, fromRow } from './profiles.ts';
+import { liveCertificatesOn, livePeersOn } from '../store/configs.ts';
+import { assignedProfilesOf } from '../store/nodes.ts';
+import { ensureTlsCryptKey, fromRow } from '../store/profiles.ts';
 
 /**
  * Everything one node must run, read from the database: the profiles it serves with its own
@@ -9,18 +11,7 @@ import { ensureTlsCryptKey, fromRow } from './profiles.ts';
  * This is what a snapshot carries; deltas are changes to it.
  */
 export async function desiredConfigFor(db: Db, nodeId: string, revision: number, caCert: string | null, now: number): Promise<DesiredConfig> {
-  const [assignments, peers, certs] = await Promise.all([
-    db.kysely
-      .selectFrom('node_profiles')
-      .innerJoin('profiles', 'profiles.id', 'node_profiles.profile_id')
-      .selectAll('profiles')
-      .select(['node_profiles.wg_range_four as n_wg4', 'node_profiles.wg_range_six as n_wg6', 'node_profiles.ovpn_range_four as n_ov4', 'node_profiles.ovpn_range_six as n_ov6'])
-      .where('node_profiles.node_id', '=', nodeId)
-      .orderBy('profiles.id')
-      .execute(),
-    db.kysely.selectFrom('wg_peers').select(['public_key', 'profile_id', 'ip_four', 'ip_six', 'expires_at']).where('node_id', '=', nodeId).where('expires_at', '>', now).execute(),
-    db.kysely.selectFrom('certificates').select(['common_name', 'profile_id', 'expires_at']).where('node_id', '=', nodeId).where('expires_at', '>', now).execute(),
-  ]);
+  const [assignments, peers, certs] = await Promise.all([assignedProfilesOf(db, nodeId), livePeersOn(db, nodeId, now), liveCertificatesOn(db, nodeId, now)]);
   const profiles: ProfileOnNode[] = [];
   for (const row of assignments) {
     const p = fromRow(row);

@@ -1,5 +1,6 @@
-import type { Db } from '../db/types.ts';
+import type { Db } from '../core/db.ts';
 import { parseList } from '../store/json.ts';
+import { type ClientRow, findClientRow, listClientRows } from '../store/oauth.ts';
 
 export interface OAuthClient {
   id: string;
@@ -30,17 +31,20 @@ export function isBuiltInClient(clientId: string): boolean {
   return builtIn.has(clientId);
 }
 
+function fromRow(row: ClientRow): OAuthClient {
+  return { id: row.id, name: row.name, redirectUris: parseList(row.redirect_uris), requiresApproval: row.requires_approval === 1 };
+}
+
 export async function listRegisteredClients(db: Db): Promise<OAuthClient[]> {
-  const rows = await db.kysely.selectFrom('oauth_clients').selectAll().orderBy('id').execute();
-  return rows.map((row) => ({ id: row.id, name: row.name, redirectUris: parseList(row.redirect_uris), requiresApproval: row.requires_approval === 1 }));
+  return (await listClientRows(db)).map(fromRow);
 }
 
 export async function findClient(db: Db, clientId: string): Promise<OAuthClient | null> {
   const known = builtIn.get(clientId);
   if (known) return known;
   if (clientId.length > 255) return null;
-  const row = await db.kysely.selectFrom('oauth_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
-  return row ? { id: row.id, name: row.name, redirectUris: parseList(row.redirect_uris), requiresApproval: row.requires_approval === 1 } : null;
+  const row = await findClientRow(db, clientId);
+  return row ? fromRow(row) : null;
 }
 
 /**
