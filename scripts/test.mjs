@@ -32,6 +32,9 @@ for (const project of ['schema', 'portal-worker', 'node-agent', 'test', 'bench']
 // One formatter and linter for the whole tree (biome.json); `npm run format` fixes the formatting.
 console.log('• lint and format check (npm run lint)');
 run('npx', ['biome', 'check', '.']);
+// README's import rules (its tables marked <!-- layers: … -->): no cycle, no import they do not allow.
+console.log('• layers (npm run check:layers)');
+run('node', ['scripts/check-layers.mjs']);
 
 const out = mkdtempSync(join(tmpdir(), 'edgeport-test-'));
 // Each tier's bound (minutes): a tier past it is killed and counted as failed, with a message.
