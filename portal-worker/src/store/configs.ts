@@ -85,11 +85,6 @@ export function deleteExpiredPeers(db: Db, nodeId: string, profileId: string, no
   return db.kysely.deleteFrom('wg_peers').where('node_id', '=', nodeId).where('profile_id', '=', profileId).where('expires_at', '<=', now);
 }
 
-/** Who holds a WireGuard key, by authorization only: what a placement that lost a key race asks. */
-export async function keyAuthorization(db: Db, publicKey: string) {
-  return db.kysely.selectFrom('wg_peers').select('authorization_id').where('public_key', '=', publicKey).executeTakeFirst();
-}
-
 /** A new WireGuard config on its node; `authorization_id` null for one made in the browser portal. */
 export interface NewPeer {
   public_key: string;

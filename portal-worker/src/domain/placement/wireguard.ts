@@ -2,7 +2,7 @@
 import { isUniqueViolation } from '@edgeport/schema';
 import { formatCidr, type Cidr } from '@edgeport/schema/ip';
 import { AppError } from '../../core/errors.ts';
-import { addPeerStatements, deleteExpiredPeers, keyAuthorization, usedAddresses, withdrawPeerStatements } from '../../store/configs.ts';
+import { addPeerStatements, deleteExpiredPeers, holderOfKey, usedAddresses, withdrawPeerStatements } from '../../store/configs.ts';
 import { candidateAt, candidateCount, indexOf } from '../../vpn/addresses.ts';
 import { toCidr } from '../../vpn/prefix.ts';
 import { wireguardClientConfig } from '../../vpn/wireguard-config.ts';
@@ -73,7 +73,7 @@ async function allocate(
       );
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
-      const holder = await keyAuthorization(deps.db, publicKey);
+      const holder = await holderOfKey(deps.db, publicKey);
       // A key held by another config (portal configs have no authorization to compare) is taken.
       if (holder && (owner.authorizationId === null || holder.authorization_id !== owner.authorizationId)) throw new AppError('conflict', 'this "public_key" is already in use');
       // Either another instance took the address first, or an expired peer still holds it (expired
